@@ -1,0 +1,144 @@
+import Crypto
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Turns (namespace, service, port) into the TLS settings to enforce, or a reason to refuse.
+///
+/// The winning policy is judged by the same rules as admission: an invalid winner is a failure (callers
+/// fail closed), never a fallback to a losing policy, plaintext or an unverified connection.
+public struct Resolver: Sendable {
+    public let context: ValidationContext
+    private let validator: PolicyValidator
+
+    public init(context: ValidationContext) {
+        self.context = context
+        self.validator = PolicyValidator(configuration: context.configuration)
+    }
+
+    public func resolve(namespace: String, service serviceName: String, port: ServicePortSelector) -> Resolution {
+        let service = context.store.service(namespace: namespace, name: serviceName)
+        let portName: String?
+        switch port {
+        case .name(let name): portName = name
+        case .number(let number): portName = service?.port(number: number).flatMap { $0.name.isEmpty ? nil : $0.name }
+        }
+        func key(_ section: String?) -> PolicyTargetKey {
+            PolicyTargetKey(namespace: namespace, group: "", kind: "Service", name: serviceName, sectionName: section)
+        }
+        if let portName, let sectioned = context.index.winner(for: key(portName)) {
+            return resolve(sectioned)
+        }
+        if service == nil, case .number(let number) = port,
+            context.index.hasSectionedPolicies(namespace: namespace, service: serviceName)
+        {
+            return .failed(
+                ResolutionFailure(
+                    policy: nil, reason: .targetNotFound,
+                    message:
+                        "Service \(namespace)/\(serviceName) is unknown, so port \(number) cannot be mapped to a port name, and policies target named ports of it"
+                ))
+        }
+        if let whole = context.index.winner(for: key(nil)) {
+            return resolve(whole)
+        }
+        return .noPolicy
+    }
+
+    /// Resolves one policy that is known to win its target.
+    public func resolve(_ policy: BackendTLSPolicy) -> Resolution {
+        let diagnostics = validator.validate(policy, in: context)
+        if let error = diagnostics.first(where: \.isError) {
+            return .failed(
+                ResolutionFailure(
+                    policy: policy.reference, reason: error.reason, message: "invalid policy: \(error.detail)"))
+        }
+        guard let hostname = policy.validation.hostname, !hostname.isEmpty else {
+            return .failed(ResolutionFailure(policy: policy.reference, reason: .invalid, message: "no hostname"))
+        }
+        let trust: ResolvedBackendTLS.Trust
+        var trustExpiry: Date?
+        switch resolveTrust(policy) {
+        case .success(let resolved):
+            trust = resolved.trust
+            trustExpiry = resolved.expiry
+        case .failure(let failure):
+            return .failed(failure)
+        }
+        let identity: ResolvedBackendTLS.Identity
+        if policy.validation.subjectAltNames.isEmpty {
+            identity = .hostname(hostname)
+        } else {
+            identity = .subjectAltNames(
+                policy.validation.subjectAltNames.compactMap { san in
+                    switch san.type {
+                    case "Hostname": san.hostname.map { .dnsName($0) }
+                    case "URI": san.uri.map { .uri($0) }
+                    default: nil
+                    }
+                })
+        }
+        return .resolved(
+            ResolvedBackendTLS(
+                policy: policy.reference,
+                serverName: hostname,
+                trust: trust,
+                identity: identity,
+                options: BackendTLSOptions.parse(policy.options).options,
+                trustExpiry: trustExpiry
+            ))
+    }
+
+    private func resolveTrust(_ policy: BackendTLSPolicy) -> Result<
+        (trust: ResolvedBackendTLS.Trust, expiry: Date?), ResolutionFailure
+    > {
+        if let wellKnown = policy.validation.wellKnownCACertificates, !wellKnown.isEmpty {
+            // Any other value failed validation above (WellKnownCACertificatesRule).
+            return .success((.system, nil))
+        }
+        var anchors: [[UInt8]] = []
+        var expiry: Date?
+        var problems: [String] = []
+        for ref in policy.validation.caCertificateRefs {
+            guard let kind = ref.kind, let name = ref.name else { continue }
+            let source = CACertificateSource.resolve(
+                .init(group: ref.effectiveGroup, kind: kind), name: name, namespace: policy.metadata.namespace,
+                in: context)
+            guard let inspection = source.inspection, !inspection.hasErrors else {
+                problems.append(
+                    contentsOf: source.findings.filter { $0.severity == .error || source.inspection == nil }.map(
+                        \.message))
+                continue
+            }
+            for certificate in inspection.certificates where !anchors.contains(certificate.der) {
+                anchors.append(certificate.der)
+            }
+            if let earliest = inspection.earliestExpiry { expiry = min(expiry ?? earliest, earliest) }
+        }
+        guard !anchors.isEmpty else {
+            return .failure(
+                ResolutionFailure(
+                    policy: policy.reference, reason: .noValidCACertificate,
+                    message:
+                        "no usable CA certificate: \(problems.isEmpty ? "no CA references" : problems.joined(separator: "; "))"
+                ))
+        }
+        var hasher = SHA256()
+        for der in anchors { hasher.update(data: der) }
+        let fingerprint = "sha256:" + ParsedBundle.hex(hasher.finalize())
+        return .success((.certificates(der: anchors, fingerprint: fingerprint), expiry))
+    }
+}
+
+extension PolicyIndex {
+    /// Whether any policy targets a named port of this Service.
+    func hasSectionedPolicies(namespace: String, service: String) -> Bool {
+        keys.contains {
+            $0.namespace == namespace && $0.name == service && $0.kind == "Service" && $0.group.isEmpty
+                && $0.sectionName != nil
+        }
+    }
+}

@@ -1,0 +1,25 @@
+extension RuleSet {
+    /// The rules this set runs for a BackendTLSPolicy, in the order their findings are reported.
+    public func policyRules(enforcement: Enforcement) -> AllOf<BackendTLSPolicy> {
+        AllOf {
+            UpstreamSchemaRule()
+            if self == .strict {
+                if enforcement == .warn {
+                    WarnOnly { Self.strictRules }
+                } else {
+                    Self.strictRules
+                }
+            }
+        }
+    }
+
+    static let strictRules = AllOf<BackendTLSPolicy> {
+        HostnameRule()
+        SubjectAltNamesRule()
+        TargetRefsRule()
+        CACertificateRefsRule()
+        WellKnownCACertificatesRule()
+        OptionsRule()
+        ConflictRule()
+    }
+}

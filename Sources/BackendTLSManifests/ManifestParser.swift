@@ -1,0 +1,98 @@
+import BackendTLS
+import Yams
+
+/// Parses YAML (multi-document) or JSON text into objects, expanding `kind: List` like kubectl.
+public enum ManifestParser {
+    public static func parse(_ text: String, source: String) throws(ManifestError) -> [Manifest] {
+        let trimmed = text.drop { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }
+        if trimmed.first == "{" || trimmed.first == "[" {
+            // JSON takes the fast path; YAML is a superset, so on failure let the YAML parser explain.
+            if let value = try? JSONParser.parse(text) {
+                return try manifests(from: value, source: source)
+            }
+        }
+        var result: [Manifest] = []
+        do {
+            var index = 0
+            for node in try Yams.compose_all(yaml: text) {
+                index += 1
+                let value = try YAMLConversion.json(from: node)
+                if value == .null { continue }
+                result.append(contentsOf: try manifests(from: value, source: "\(source)#\(index)"))
+            }
+        } catch let error as ManifestError {
+            throw error
+        } catch {
+            throw .invalidYAML(source: source, reason: String(describing: error))
+        }
+        return result
+    }
+
+    private static func manifests(from value: JSONValue, source: String) throws(ManifestError) -> [Manifest] {
+        switch value {
+        case .array(let elements):
+            var result: [Manifest] = []
+            for (index, element) in elements.enumerated() {
+                result.append(contentsOf: try manifests(from: element, source: "\(source)[\(index)]"))
+            }
+            return result
+        case .object:
+            if let kind = value["kind"]?.stringValue, kind.hasSuffix("List"), let items = value["items"]?.arrayValue {
+                var result: [Manifest] = []
+                for (index, item) in items.enumerated() {
+                    result.append(contentsOf: try manifests(from: item, source: "\(source).items[\(index)]"))
+                }
+                return result
+            }
+            return [Manifest(object: value, source: source)]
+        default:
+            throw .notAnObject(source: source, type: value.typeName)
+        }
+    }
+}
+
+/// YAML nodes to JSON the way `sigs.k8s.io/yaml` converts them (YAML 1.1 booleans, timestamps as strings).
+enum YAMLConversion {
+    struct Unsupported: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func json(from node: Node) throws -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            return scalarValue(scalar, tag: Tag.Name(rawValue: node.tag.description))
+        case .sequence(let sequence):
+            return .array(try sequence.map { try json(from: $0) })
+        case .mapping(let mapping):
+            var object = JSONObject()
+            for (key, value) in mapping {
+                guard case .scalar(let keyScalar) = key else {
+                    throw Unsupported(description: "mapping keys must be scalars")
+                }
+                object[keyScalar.string] = try json(from: value)
+            }
+            return .object(object)
+        case .alias:
+            throw Unsupported(description: "YAML aliases are not supported")
+        }
+    }
+
+    private static func scalarValue(_ scalar: Node.Scalar, tag: Tag.Name) -> JSONValue {
+        let text = scalar.string
+        switch tag {
+        case .null: return .null
+        case .bool:
+            return .bool(["true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"].contains(text))
+        case .int:
+            if let value = Int(text.replacing("_", with: "")) { return .number(String(value)) }
+            return .string(text)
+        case .float:
+            if let value = Double(text.replacing("_", with: "")), value.isFinite {
+                return .number(value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value))
+            }
+            return .string(text)
+        default:
+            return .string(text)
+        }
+    }
+}
