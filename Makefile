@@ -1,0 +1,51 @@
+# backendtls — the two commands a new machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+APT_PACKAGES := openssl
+BIN := .build/debug
+FUZZ_SECONDS ?= 60
+
+.PHONY: build test run release fuzz deps format lint examples bench clean
+
+build:
+	$(SWIFT) build --product backendtls
+
+## Install the Debian packages the tests use, only when one is missing.
+deps:
+	@missing=""; for pkg in $(APT_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+lint:
+	$(SWIFT) format lint --strict -r Sources Tests
+
+test: deps lint
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	$(BIN)/backendtls-fuzz 3000 Tests/Fuzz/seeds/*
+
+## Builds the CLI, generates example certificates with openssl, and lints every example.
+run: deps build
+	@examples/generate-certificates.sh
+	@examples/lint-all.sh $(BIN)/backendtls
+
+release:
+	$(SWIFT) build -c release --product backendtls
+
+## libFuzzer over the decoders (AdmissionReview JSON, YAML manifests, PEM, CA inspection).
+fuzz:
+	$(SWIFT) build --scratch-path .build-fuzz --product backendtls-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	mkdir -p .build-fuzz/corpus && cp -n Tests/Fuzz/seeds/* .build-fuzz/corpus/ 2>/dev/null || true
+	SWIFT_BACKTRACE=enable=no .build-fuzz/debug/backendtls-fuzz .build-fuzz/corpus -max_total_time=$(FUZZ_SECONDS) -max_len=65536
+
+bench:
+	bench/lint.sh
+
+format:
+	$(SWIFT) format format -i -r Sources Tests
+
+clean:
+	rm -rf .build .build-*
