@@ -13,6 +13,11 @@ public struct JSONParseError: Error, Equatable, CustomStringConvertible, Sendabl
     public let kind: Kind
     public let offset: Int
 
+    public init(kind: Kind, offset: Int) {
+        self.kind = kind
+        self.offset = offset
+    }
+
     public var description: String {
         switch kind {
         case .unexpectedEnd: "invalid JSON: unexpected end of input at byte \(offset)"
