@@ -32,7 +32,7 @@ struct ResolveCommand: ParsableCommand {
         switch Resolver(context: context).resolve(namespace: namespace, service: name, port: selector) {
         case .noPolicy:
             print(
-                "service \(namespace)/\(name) port \(port): no BackendTLSPolicy applies (plaintext, or refused with --require-policy)"
+                "service \(namespace)/\(name) port \(port): no BackendTLSPolicy applies (the sidecar forwards plaintext unless it runs with --require-policy)"
             )
         case .failed(let failure):
             print("service \(namespace)/\(name) port \(port): refused (\(failure.reason)): \(failure)")

@@ -32,11 +32,12 @@ public struct AdmissionEvaluator: Sendable {
 
     public let configuration: ValidationConfiguration
     private let validator: PolicyValidator
-    private let guardian = CAObjectGuard()
+    private let caObjectRules: AllOf<CAObjectGuard.Subject>
 
     public init(configuration: ValidationConfiguration) {
         self.configuration = configuration
         self.validator = PolicyValidator(configuration: configuration)
+        self.caObjectRules = configuration.ruleSet.caObjectRules(enforcement: configuration.enforcement)
     }
 
     public func evaluate(
@@ -79,6 +80,6 @@ public struct AdmissionEvaluator: Sendable {
         } catch {
             return [Diagnostic.malformed(object, kind: object["kind"]?.stringValue ?? "ConfigMap", error)]
         }
-        return guardian.validate(subject, in: context)
+        return caObjectRules.validate(subject, in: context)
     }
 }

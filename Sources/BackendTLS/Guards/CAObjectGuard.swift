@@ -2,7 +2,7 @@
 ///
 /// A write that would break a policy's trust is denied, naming the policies; a DELETE is never denied
 /// (the namespace controller must be able to clean up) but warns; `kube-root-ca.crt` is never judged.
-public struct CAObjectGuard: Sendable {
+public struct CAObjectGuard: ValidationRule {
     public static let caBundleLabel = "backendtls.dev/ca-bundle"
     public static let rootCAConfigMapName = "kube-root-ca.crt"
 
@@ -43,12 +43,7 @@ public struct CAObjectGuard: Sendable {
 
     /// Policies in the object's namespace that reference it as a CA bundle.
     public func referencingPolicies(of subject: Subject, in store: any ObjectStore) -> [BackendTLSPolicy] {
-        store.policies(inNamespace: subject.metadata.namespace).filter { policy in
-            policy.validation.caCertificateRefs.contains { ref in
-                ref.effectiveGroup == subject.kind.group && ref.kind == subject.kind.kind
-                    && ref.name == subject.metadata.name
-            }
-        }
+        store.policies(referencing: subject.kind, namespace: subject.metadata.namespace, name: subject.metadata.name)
     }
 
     /// `subject` is the new object for CREATE/UPDATE and the old one for DELETE.

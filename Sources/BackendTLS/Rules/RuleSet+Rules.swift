@@ -23,3 +23,19 @@ extension RuleSet {
         ConflictRule()
     }
 }
+
+extension RuleSet {
+    /// The guard for ConfigMap and Secret writes: a strict check (the CRD never looks at these objects),
+    /// downgraded to warnings under `enforcement: warn`.
+    public func caObjectRules(enforcement: Enforcement) -> AllOf<CAObjectGuard.Subject> {
+        AllOf {
+            if self == .strict {
+                if enforcement == .warn {
+                    WarnOnly { CAObjectGuard() }
+                } else {
+                    CAObjectGuard()
+                }
+            }
+        }
+    }
+}

@@ -9,11 +9,33 @@ public protocol ObjectStore: Sendable {
     func service(namespace: String, name: String) -> Service?
     /// Every policy, for indexes that span namespaces.
     var allPolicies: [BackendTLSPolicy] { get }
+    /// Policies whose `caCertificateRefs` name this object (the ConfigMap/Secret guards ask per write).
+    func policies(referencing kind: ValidationConfiguration.GroupKind, namespace: String, name: String)
+        -> [BackendTLSPolicy]
+}
+
+extension ObjectStore {
+    public func policies(referencing kind: ValidationConfiguration.GroupKind, namespace: String, name: String)
+        -> [BackendTLSPolicy]
+    {
+        policies(inNamespace: namespace).filter { $0.references(kind, name: name) }
+    }
+}
+
+extension BackendTLSPolicy {
+    /// Whether one of `caCertificateRefs` names this object (group defaults to core).
+    public func references(_ kind: ValidationConfiguration.GroupKind, name: String) -> Bool {
+        validation.caCertificateRefs.contains {
+            $0.effectiveGroup == kind.group && $0.kind == kind.kind && $0.name == name
+        }
+    }
 }
 
 /// An immutable, in-memory `ObjectStore`: the CLI's files, a test's fixtures, the webhook's memory mode.
 public struct StoreSnapshot: ObjectStore, Sendable {
-    private var policiesByNamespace: [String: [BackendTLSPolicy]] = [:]
+    private var policiesByNamespace: [String: [String: BackendTLSPolicy]] = [:]
+    /// `Kind/namespace/name` of a CA object → names of the policies referencing it; keeps guards O(1).
+    private var caReferences: [String: Set<String>] = [:]
     private var configMaps: [String: ConfigMap] = [:]
     private var secrets: [String: Secret] = [:]
     private var services: [String: Service] = [:]
@@ -34,12 +56,22 @@ public struct StoreSnapshot: ObjectStore, Sendable {
 
     private static func key(_ namespace: String, _ name: String) -> String { "\(namespace)/\(name)" }
 
+    private static func referenceKey(_ kind: ValidationConfiguration.GroupKind, _ namespace: String, _ name: String)
+        -> String
+    {
+        "\(kind)/\(namespace)/\(name)"
+    }
+
     /// Adds or replaces (by namespace and name) a policy.
     public mutating func insert(_ policy: BackendTLSPolicy) {
-        var list = policiesByNamespace[policy.metadata.namespace, default: []]
-        list.removeAll { $0.metadata.name == policy.metadata.name }
-        list.append(policy)
-        policiesByNamespace[policy.metadata.namespace] = list
+        let namespace = policy.metadata.namespace
+        removePolicy(namespace: namespace, name: policy.metadata.name)
+        policiesByNamespace[namespace, default: [:]][policy.metadata.name] = policy
+        for ref in policy.validation.caCertificateRefs {
+            guard let kind = ref.kind, let name = ref.name else { continue }
+            let key = Self.referenceKey(.init(group: ref.effectiveGroup, kind: kind), namespace, name)
+            caReferences[key, default: []].insert(policy.metadata.name)
+        }
     }
 
     public mutating func insert(_ configMap: ConfigMap) {
@@ -55,7 +87,12 @@ public struct StoreSnapshot: ObjectStore, Sendable {
     }
 
     public mutating func removePolicy(namespace: String, name: String) {
-        policiesByNamespace[namespace]?.removeAll { $0.metadata.name == name }
+        guard let old = policiesByNamespace[namespace]?.removeValue(forKey: name) else { return }
+        for ref in old.validation.caCertificateRefs {
+            guard let kind = ref.kind, let refName = ref.name else { continue }
+            caReferences[Self.referenceKey(.init(group: ref.effectiveGroup, kind: kind), namespace, refName)]?.remove(
+                name)
+        }
     }
 
     public mutating func removeConfigMap(namespace: String, name: String) {
@@ -70,8 +107,17 @@ public struct StoreSnapshot: ObjectStore, Sendable {
         services[Self.key(namespace, name)] = nil
     }
 
+    /// Sorted by name, so every caller sees one order.
     public func policies(inNamespace namespace: String) -> [BackendTLSPolicy] {
-        policiesByNamespace[namespace] ?? []
+        guard let byName = policiesByNamespace[namespace] else { return [] }
+        return byName.keys.sorted().compactMap { byName[$0] }
+    }
+
+    public func policies(referencing kind: ValidationConfiguration.GroupKind, namespace: String, name: String)
+        -> [BackendTLSPolicy]
+    {
+        let names = caReferences[Self.referenceKey(kind, namespace, name)] ?? []
+        return names.sorted().compactMap { policiesByNamespace[namespace]?[$0] }
     }
 
     public func configMap(namespace: String, name: String) -> ConfigMap? { configMaps[Self.key(namespace, name)] }
@@ -79,7 +125,7 @@ public struct StoreSnapshot: ObjectStore, Sendable {
     public func service(namespace: String, name: String) -> Service? { services[Self.key(namespace, name)] }
 
     public var allPolicies: [BackendTLSPolicy] {
-        policiesByNamespace.keys.sorted().flatMap { policiesByNamespace[$0] ?? [] }
+        policiesByNamespace.keys.sorted().flatMap { policies(inNamespace: $0) }
     }
 
     public var allConfigMaps: [ConfigMap] { configMaps.keys.sorted().compactMap { configMaps[$0] } }

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Creates the example PKI with plain openssl (3.0 or later) and writes the CA ConfigMaps and Secrets
+# that the examples reference, as examples/*/ca-bundle.generated.yaml.
+#
+#   root CA (RSA 3072) ── intermediate CA (ECDSA P-256) ─┬─ tls-backend.default.svc (ECDSA P-256)
+#                                                        └─ tls-backend.default.svc (RSA 2048)
+#   expired root CA (RSA 2048, 2020-01-01 to 2021-01-01)
+#
+# Everything is regenerated on every run: keys are never reused, so nothing here is a secret worth
+# keeping, and a half-finished earlier run cannot leave stale files behind.
+set -euo pipefail
+
+examples="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+out="$examples/.generated"
+work="$out/work"
+service="tls-backend.default.svc"
+spiffe="spiffe://cluster.local/ns/default/sa/tls-backend"
+
+rm -rf "$out"
+mkdir -p "$work"
+# The private keys below are throwaway, but keep them private by habit.
+umask 077
+
+# Runs openssl with its chatter captured; shows it only if the command fails.
+quiet() {
+    if ! "$@" >"$work/last.log" 2>&1; then
+        echo "generate-certificates: failed: $*" >&2
+        cat "$work/last.log" >&2
+        exit 1
+    fi
+}
+
+cat >"$work/openssl.cnf" <<'EOF'
+[ req ]
+distinguished_name = req_dn
+prompt = no
+
+[ req_dn ]
+CN = unused
+
+[ root_ca ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+
+[ intermediate_ca ]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+
+[ server ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = DNS:tls-backend.default.svc, URI:spiffe://cluster.local/ns/default/sa/tls-backend
+
+# `openssl x509 -req` in OpenSSL 3.0 cannot set a start date in the past; `openssl ca` can
+# (-startdate/-enddate), so the expired CA is signed by this minimal CA database.
+[ ca ]
+default_ca = expired_ca
+
+[ expired_ca ]
+database = $ENV::CA_DIR/index.txt
+serial = $ENV::CA_DIR/serial
+new_certs_dir = $ENV::CA_DIR
+default_md = sha256
+policy = any_subject
+unique_subject = no
+copy_extensions = none
+
+[ any_subject ]
+commonName = supplied
+organizationName = optional
+EOF
+export OPENSSL_CONF="$work/openssl.cnf"
+export CA_DIR="$work/expired-ca-db"
+mkdir -p "$CA_DIR"
+: >"$CA_DIR/index.txt"
+echo 01 >"$CA_DIR/serial"
+
+rsa_key() { quiet openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:$2" -out "$out/$1.key"; }
+ec_key() { quiet openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$out/$1.key"; }
+
+# Signs NAME.csr with ISSUER (a basename in $out) using an extension section of openssl.cnf.
+sign() {
+    local name="$1" issuer="$2" section="$3" days="$4"
+    quiet openssl x509 -req -in "$work/$name.csr" -CA "$out/$issuer.crt" -CAkey "$out/$issuer.key" \
+        -CAcreateserial -CAserial "$work/$issuer.srl" -days "$days" -sha256 \
+        -extfile "$OPENSSL_CONF" -extensions "$section" -out "$out/$name.crt"
+}
+
+# Root CA: self-signed, ten years.
+rsa_key root-ca 3072
+quiet openssl req -x509 -new -key "$out/root-ca.key" -subj "/O=backendtls examples/CN=Example Root CA" \
+    -days 3650 -sha256 -extensions root_ca -out "$out/root-ca.crt"
+
+# Intermediate CA (ECDSA): what actually signs the backends; the root stays offline.
+ec_key intermediate-ca
+quiet openssl req -new -key "$out/intermediate-ca.key" \
+    -subj "/O=backendtls examples/CN=Example Intermediate CA" -out "$work/intermediate-ca.csr"
+sign intermediate-ca root-ca intermediate_ca 1825
+
+# Server certificates, ECDSA and RSA, with the DNS and SPIFFE identities the policies ask for.
+for variant in tls-backend tls-backend-rsa; do
+    if [ "$variant" = tls-backend ]; then ec_key "$variant"; else rsa_key "$variant" 2048; fi
+    quiet openssl req -new -key "$out/$variant.key" -subj "/O=backendtls examples/CN=$service" \
+        -out "$work/$variant.csr"
+    sign "$variant" intermediate-ca server 365
+    # What the backend serves: leaf first, then the intermediate it needs to chain to the root.
+    cat "$out/$variant.crt" "$out/intermediate-ca.crt" >"$out/$variant.chain.crt"
+    quiet openssl verify -CAfile "$out/root-ca.crt" -untrusted "$out/intermediate-ca.crt" "$out/$variant.crt"
+done
+
+# Expired root CA: valid only during 2020.
+rsa_key expired-root-ca 2048
+quiet openssl req -new -key "$out/expired-root-ca.key" -subj "/O=backendtls examples/CN=Retired Root CA 2020" \
+    -out "$work/expired-root-ca.csr"
+quiet openssl ca -batch -selfsign -preserveDN -notext -keyfile "$out/expired-root-ca.key" \
+    -in "$work/expired-root-ca.csr" -startdate 20200101000000Z -enddate 20210101000000Z \
+    -extensions root_ca -out "$out/expired-root-ca.crt"
+
+# Certificates and manifests are public; only the keys stay owner-only.
+chmod 644 "$out"/*.crt
+umask 022
+
+header() {
+    echo "# Generated by examples/generate-certificates.sh; do not edit (re-run the script instead)."
+    echo "# $1"
+}
+
+# Prints the files' PEM indented under a YAML block scalar.
+indented() { cat "$@" | sed 's/^/    /'; }
+
+# config_map DIR NAME KEY COMMENT FILE...: a ConfigMap holding FILE... under KEY.
+config_map() {
+    local dir="$1" name="$2" key="$3" comment="$4"
+    shift 4
+    {
+        header "$comment"
+        cat <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: $name
+  namespace: default
+data:
+  $key: |
+EOF
+        indented "$@"
+    } >"$examples/$dir/ca-bundle.generated.yaml"
+}
+
+# secret DIR NAME COMMENT FILE: an Opaque Secret holding only ca.crt, base64 as `kubectl get -o yaml` shows it.
+secret() {
+    local dir="$1" name="$2" comment="$3" file="$4"
+    {
+        header "$comment"
+        cat <<EOF
+apiVersion: v1
+kind: Secret
+metadata:
+  name: $name
+  namespace: default
+type: Opaque
+data:
+  ca.crt: $(base64 -w0 <"$file")
+EOF
+    } >"$examples/$dir/ca-bundle.generated.yaml"
+}
+
+root="$out/root-ca.crt"
+for dir in 01-in-cluster-ca 03-subject-alt-names 11-ip-hostname 12-port-number-sectionname \
+    13-conflicting-policies 16-unknown-option 17-both-ca-sources 18-v1alpha3-missing-hostname; do
+    config_map "$dir" tls-backend-ca ca.crt "The root CA that issued tls-backend's certificate chain." "$root"
+done
+secret 04-secret-ca tls-backend-ca "The root CA, in a Secret that holds nothing else (no tls.key)." "$root"
+config_map 10-configmap-without-ca-crt tls-backend-ca tls.crt \
+    "The right certificate under the wrong key: backendtls reads only ca.crt." "$root"
+config_map 14-expired-ca legacy-ca ca.crt "A root CA that expired on 2021-01-01." "$out/expired-root-ca.crt"
+config_map 15-private-key-in-bundle tls-backend-ca ca.crt \
+    "The root CA followed by a private key, as \`cat ca.crt tls.key > bundle\` makes by mistake." \
+    "$root" "$out/tls-backend.key"
+
+rm -rf "$work"
+echo "generate-certificates: root, intermediate, 2 server and 1 expired CA certificates in examples/.generated; CA bundles in $(ls "$examples"/*/ca-bundle.generated.yaml | wc -l) examples"
