@@ -122,6 +122,12 @@ public struct BackendTLSOptions: Sendable, Hashable {
                         )
                     }
                 }
+                if Set(suites).count != suites.count {
+                    invalid(
+                        key,
+                        "Invalid value: \(GoQuoting.quote(value)): cipher suites must not repeat (IANA and OpenSSL names of one suite count as the same)"
+                    )
+                }
                 if suites.isEmpty, !issues.contains(where: { $0.key == key }) {
                     invalid(
                         key,

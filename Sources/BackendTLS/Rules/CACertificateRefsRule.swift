@@ -6,19 +6,21 @@ struct CACertificateRefsRule: ValidationRule {
         let paths = policy.paths
         var diagnostics: [Diagnostic] = []
         var invalidCount = 0
-        var seen: [String: Int] = [:]
+        // First index and validity of each distinct reference; a repeated invalid reference is still invalid.
+        var seen: [String: (index: Int, invalid: Bool)] = [:]
         for (index, ref) in refs.enumerated() {
             guard let kind = ref.kind, let name = ref.name, !kind.isEmpty, !name.isEmpty else { continue }
             let path = paths.caCertificateRef(index)
             let groupKind = ValidationConfiguration.GroupKind(group: ref.effectiveGroup, kind: kind)
-            if let first = seen[groupKind.description + "/" + name] {
+            let key = groupKind.description + "/" + name
+            if let first = seen[key] {
                 diagnostics.append(
                     .warning(
                         .duplicateReference, path, policy.reference,
-                        "duplicates \(paths.caCertificateRef(first)); remove one of them"))
+                        "duplicates \(paths.caCertificateRef(first.index)); remove one of them"))
+                if first.invalid { invalidCount += 1 }
                 continue
             }
-            seen[groupKind.description + "/" + name] = index
             let resolution = CACertificateSource.resolve(
                 groupKind, name: name, namespace: policy.metadata.namespace, in: context)
             for finding in resolution.findings {
@@ -27,6 +29,7 @@ struct CACertificateRefsRule: ValidationRule {
                         severity: finding.severity, reason: finding.reason, field: path, object: policy.reference,
                         message: finding.message))
             }
+            seen[key] = (index, resolution.isInvalid)
             if resolution.isInvalid { invalidCount += 1 }
         }
         if invalidCount == refs.count {

@@ -10,6 +10,13 @@ struct SubjectAltNamesRule: ValidationRule {
         for (index, san) in sans.enumerated() {
             let path = paths.subjectAltName(index)
             if san.type == "Hostname", let hostname = san.hostname, !hostname.isEmpty {
+                if IPAddressLiteral.isIPv4(hostname) {
+                    diagnostics.append(
+                        FieldErrors(object: policy.reference).invalid(
+                            "\(path).hostname", string: hostname,
+                            "an IP address is not a Hostname SAN (Gateway API allows no IP SANs); use the DNS name in the backend's certificate",
+                            reason: .invalid))
+                }
                 if hostname.hasPrefix("*.") {
                     diagnostics.append(
                         .warning(
@@ -74,6 +81,7 @@ enum URIShape {
             return "must not contain spaces or control characters"
         }
         guard scheme.lowercased() == "spiffe" else { return nil }
+        guard scheme == "spiffe" else { return "the SPIFFE scheme must be lower-case \"spiffe\" (SPIFFE ID spec §2)" }
         return spiffeProblem(authority: authority, rest: afterSlashes.dropFirst(authority.count))
     }
 
@@ -95,6 +103,13 @@ enum URIShape {
         let segments = rest.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
         if segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) || rest.hasSuffix("/") {
             return "SPIFFE ID path segments must be non-empty and not '.' or '..', with no trailing slash"
+        }
+        let allowed: (Character) -> Bool = {
+            $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_")
+        }
+        if let bad = segments.joined().first(where: { !allowed($0) }) {
+            return
+                "SPIFFE ID paths may contain only letters, digits, '.', '-' and '_' (found \(GoQuoting.quote(String(bad))))"
         }
         return nil
     }

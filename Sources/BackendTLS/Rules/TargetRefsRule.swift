@@ -46,22 +46,24 @@ struct TargetRefsRule: ValidationRule {
         let errors = FieldErrors(object: policy.reference)
         let serviceName = "\(service.metadata.namespace)/\(service.metadata.name)"
         guard let sectionName = ref.effectiveSectionName else {
-            if !service.ports.isEmpty, service.ports.allSatisfy({ $0.protocol == "UDP" }) {
+            if !service.ports.isEmpty, service.ports.allSatisfy({ $0.protocol != "TCP" }) {
+                let protocols = Set(service.ports.map(\.protocol)).sorted().joined(separator: "/")
                 return [
                     .error(
                         .invalid, path, policy.reference,
-                        "every port of Service \(serviceName) is UDP; BackendTLSPolicy applies to TCP only (GEP-1897)")
+                        "every port of Service \(serviceName) is \(protocols); BackendTLSPolicy applies to TCP only (GEP-1897)"
+                    )
                 ]
             }
             return []
         }
         let sectionPath = "\(path).sectionName"
         if let port = service.port(named: sectionName) {
-            guard port.protocol != "UDP" else {
+            guard port.protocol == "TCP" else {
                 return [
                     errors.invalid(
                         sectionPath, string: sectionName,
-                        "port \(GoQuoting.quote(sectionName)) of Service \(serviceName) is UDP; BackendTLSPolicy applies to TCP only (GEP-1897)",
+                        "port \(GoQuoting.quote(sectionName)) of Service \(serviceName) is \(port.protocol); BackendTLSPolicy applies to TCP only (GEP-1897)",
                         reason: .invalid)
                 ]
             }
