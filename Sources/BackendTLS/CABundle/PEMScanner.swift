@@ -12,6 +12,8 @@ public enum PEMScanError: Error, Equatable, Sendable, CustomStringConvertible {
     case mismatchedEnd(begin: String, end: String, line: Int)
     case invalidBase64(label: String, line: Int)
     case endWithoutBegin(label: String, line: Int)
+    /// `-----END …----------BEGIN …` on one line: files concatenated without a final newline.
+    case joinedBoundaries(line: Int)
 
     public var description: String {
         switch self {
@@ -20,6 +22,8 @@ public enum PEMScanError: Error, Equatable, Sendable, CustomStringConvertible {
             "PEM block \"\(begin)\" ends with \"END \(end)\" at line \(line)"
         case .invalidBase64(let label, let line): "PEM block \"\(label)\" starting at line \(line) is not valid base64"
         case .endWithoutBegin(let label, let line): "\"END \(label)\" at line \(line) has no matching BEGIN line"
+        case .joinedBoundaries(let line):
+            "line \(line) holds an END and a BEGIN line joined together (files concatenated without a final newline); put a line break between them"
         }
     }
 }
@@ -49,6 +53,11 @@ public enum PEMScanner {
                 trimmedStart += 1
             }
             let line = bytes[trimmedStart..<trimmedEnd]
+            if line.count > 40, line.starts(with: Array("-----END ".utf8)),
+                line.dropFirst(9).firstRange(of: Array("-----BEGIN ".utf8)) != nil
+            {
+                throw .joinedBoundaries(line: lineNumber)
+            }
             if let label = boundaryLabel(line, keyword: "BEGIN") {
                 if let open = current { throw .missingEnd(label: open.label, line: open.line) }
                 current = (label, lineNumber, [])
