@@ -40,12 +40,17 @@ public struct AdmissionEvaluator: Sendable {
         self.caObjectRules = configuration.ruleSet.caObjectRules(enforcement: configuration.enforcement)
     }
 
+    /// - Parameters:
+    ///   - context: the store, clock and configuration; its operation and old object are taken from `request`.
     public func evaluate(
         _ request: AdmissionRequest,
         endpoint: Endpoint,
         context: ValidationContext,
         namespaceTerminating: Bool = false
     ) -> AdmissionDecision {
+        var context = context
+        context.operation = request.operation
+        context.oldObject = request.oldObject
         if request.userInfo.username == Self.namespaceControllerUsername || namespaceTerminating {
             return AdmissionDecision(handled: true)
         }

@@ -63,7 +63,8 @@ public struct AdmissionResponse: Sendable, Hashable {
     static func sanitize(_ text: String) -> String {
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
-            scalars.append(scalar.value < 0x20 || scalar.value == 0x7F ? " " : scalar)
+            // C0, DEL and C1: the API server rejects warnings holding any control character.
+            scalars.append(scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? " " : scalar)
         }
         var clean = String(scalars)
         if clean.utf8.count > maximumWarningLength {

@@ -94,6 +94,12 @@ extension AdmissionReview {
 }
 
 extension AdmissionRequest {
+    /// The API server sends `object` and `oldObject` always, as `null` when there is none.
+    private static func present(_ value: JSONValue?) -> JSONValue? {
+        guard let value, value != .null else { return nil }
+        return value
+    }
+
     init(json: JSONValue) throws(AdmissionReviewError) {
         func string(_ key: String, in value: JSONValue, path: String, required: Bool = true)
             throws(AdmissionReviewError) -> String?
@@ -139,8 +145,8 @@ extension AdmissionRequest {
             userInfo.username = try string("username", in: user, path: "request.userInfo", required: false) ?? ""
             userInfo.groups = (user["groups"]?.arrayValue ?? []).compactMap(\.stringValue)
         }
-        let object = json["object"].flatMap { $0 == .null ? nil : $0 }
-        let oldObject = json["oldObject"].flatMap { $0 == .null ? nil : $0 }
+        let object = Self.present(json["object"])
+        let oldObject = Self.present(json["oldObject"])
         for (path, value) in [("request.object", object), ("request.oldObject", oldObject)] {
             guard let value else { continue }
             guard value.objectValue != nil else {

@@ -79,25 +79,29 @@ public struct JSONObject: Sendable, Hashable {
         }
     }
 
+    /// JSON objects are unordered (RFC 8259 §4): equal when they hold the same members in any order.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.members.count == rhs.members.count else { return false }
-        for (left, right) in zip(lhs.members, rhs.members) where left.key != right.key || left.value != right.value {
-            return false
-        }
-        return true
+        if zip(lhs.members, rhs.members).allSatisfy({ $0.key == $1.key && $0.value == $1.value }) { return true }
+        return lhs.members.allSatisfy { member in rhs[member.key] == member.value }
     }
 
+    /// Order-independent, to agree with `==`.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(members.count)
+        var combined = 0
         for member in members {
-            hasher.combine(member.key)
-            hasher.combine(member.value)
+            var memberHasher = Hasher()
+            memberHasher.combine(member.key)
+            memberHasher.combine(member.value)
+            combined = combined &+ memberHasher.finalize()
         }
+        hasher.combine(combined)
     }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
-    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
 {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
@@ -106,5 +110,4 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Ex
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(JSONObject(elements.map { (key: $0.0, value: $0.1) }))
     }
-    public init(nilLiteral: ()) { self = .null }
 }
