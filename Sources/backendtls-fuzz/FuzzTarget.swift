@@ -1,11 +1,10 @@
 import BackendTLS
 import BackendTLSManifests
 
-
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Drives one input through every decoder that untrusted bytes reach: the AdmissionReview path (JSON),

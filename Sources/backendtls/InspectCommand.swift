@@ -19,7 +19,9 @@ struct InspectCommand: ParsableCommand {
     @Option(name: .customLong("expiry-warning-days"), help: "Warn about certificates expiring within this many days.")
     var expiryWarningDays: Int = 30
 
-    @Option(name: .customLong("repeat"), help: "Inspect this many times with a cold cache and print the mean time per inspection (benchmarks).")
+    @Option(
+        name: .customLong("repeat"),
+        help: "Inspect this many times with a cold cache and print the mean time per inspection (benchmarks).")
     var repetitions: Int = 0
 
     func run() throws {
@@ -34,7 +36,9 @@ struct InspectCommand: ParsableCommand {
         }
         var date = Date()
         if let now {
-            guard let parsed = RFC3339.parse(now) else { throw CommandLineFailure(message: "--now \(now.debugDescription) is not RFC 3339") }
+            guard let parsed = RFC3339.parse(now) else {
+                throw CommandLineFailure(message: "--now \(now.debugDescription) is not RFC 3339")
+            }
             date = parsed
         }
         let configuration = CABundleInspector.Configuration(expiryWarningWindow: .seconds(expiryWarningDays * 86_400))
@@ -47,14 +51,21 @@ struct InspectCommand: ParsableCommand {
             }
             let mean = total / repetitions
             let milliseconds = Double(mean.components.attoseconds) / 1e15 + Double(mean.components.seconds) * 1000
-            print("inspected \(bytes.count) bytes \(repetitions) times: \(String(format: "%.3f", milliseconds)) ms per inspection")
+            print(
+                "inspected \(bytes.count) bytes \(repetitions) times: \(String(format: "%.3f", milliseconds)) ms per inspection"
+            )
             return
         }
         let inspection = CABundleInspector(configuration: configuration).inspect(bytes, now: date)
-        print("bundle \(inspection.fingerprint): \(inspection.certificates.count) certificate\(inspection.certificates.count == 1 ? "" : "s")")
+        print(
+            "bundle \(inspection.fingerprint): \(inspection.certificates.count) certificate\(inspection.certificates.count == 1 ? "" : "s")"
+        )
         for certificate in inspection.certificates {
-            let role = certificate.isCertificateAuthority ? "CA" : (certificate.isSelfSigned ? "self-signed leaf" : "leaf")
-            print("  \(certificate.subject) [\(role)] valid \(RFC3339.format(certificate.notBefore)) to \(RFC3339.format(certificate.notAfter)) sha256 \(certificate.sha256)")
+            let role =
+                certificate.isCertificateAuthority ? "CA" : (certificate.isSelfSigned ? "self-signed leaf" : "leaf")
+            print(
+                "  \(certificate.subject) [\(role)] valid \(RFC3339.format(certificate.notBefore)) to \(RFC3339.format(certificate.notAfter)) sha256 \(certificate.sha256)"
+            )
         }
         for finding in inspection.findings {
             print("\(finding.severity == .error ? "" : "Warning: ")\(finding.reason): \(finding.message)")
