@@ -12,8 +12,9 @@ if [ -z "${BIN:-}" ]; then
     BIN=.build/release/backendtls
 fi
 mkdir -p "$WORK/pool"
-if [ ! -f "$WORK/pool/099.crt" ]; then
-    for i in $(seq -w 0 99); do
+POOL=${POOL:-1000}
+if [ "$(ls "$WORK/pool" | wc -l)" -lt "$POOL" ]; then
+    for i in $(seq -w 0 $((POOL - 1))); do
         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -out "$WORK/pool/$i.crt" \
             -days 3650 -subj "/CN=Bench CA $i/O=backendtls bench" -addext "basicConstraints=critical,CA:TRUE" 2>/dev/null
     done

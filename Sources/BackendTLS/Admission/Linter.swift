@@ -1,3 +1,6 @@
+import Dispatch
+import Synchronization
+
 #if canImport(FoundationEssentials)
     public import FoundationEssentials
 #else
@@ -55,21 +58,32 @@ public struct Linter: Sendable {
         }
         let evaluator = AdmissionEvaluator(configuration: configuration)
         let context = ValidationContext(store: store, now: now, configuration: configuration, operation: .create)
-        var ordered: [LintResult] = []
-        for (position, item) in prepared.enumerated() {
-            if let failure = results[position] {
-                ordered.append(failure)
-                continue
+        let failures = results
+        let items = prepared
+        // Objects are judged independently against one immutable snapshot, so the work splits across cores;
+        // each chunk is a contiguous range, and results are reassembled in input order.
+        let chunkCount = items.count < 256 ? 1 : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let chunkSize = (items.count + chunkCount - 1) / chunkCount
+        let chunks = Mutex<[Int: [LintResult]]>([:])
+        DispatchQueue.concurrentPerform(iterations: chunkCount) { chunk in
+            var judged: [LintResult] = []
+            for position in (chunk * chunkSize)..<min(items.count, (chunk + 1) * chunkSize) {
+                if let failure = failures[position] {
+                    judged.append(failure)
+                    continue
+                }
+                let item = items[position]
+                guard let request = Self.request(for: item.object) else { continue }
+                let decision = evaluator.evaluate(request, endpoint: .validate, context: context)
+                guard decision.handled else { continue }
+                judged.append(
+                    LintResult(
+                        object: Self.reference(of: item.object), source: item.source,
+                        diagnostics: decision.diagnostics, patch: item.patch))
             }
-            guard let request = Self.request(for: item.object) else { continue }
-            let decision = evaluator.evaluate(request, endpoint: .validate, context: context)
-            guard decision.handled else { continue }
-            ordered.append(
-                LintResult(
-                    object: Self.reference(of: item.object), source: item.source, diagnostics: decision.diagnostics,
-                    patch: item.patch))
+            chunks.withLock { $0[chunk] = judged }
         }
-        return ordered
+        return chunks.withLock { chunks in (0..<chunkCount).flatMap { chunks[$0] ?? [] } }
     }
 
     static func request(for object: JSONValue) -> AdmissionRequest? {

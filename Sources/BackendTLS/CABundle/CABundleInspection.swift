@@ -1,3 +1,5 @@
+public import X509
+
 #if canImport(FoundationEssentials)
     public import FoundationEssentials
 #else
@@ -10,9 +12,11 @@
 /// which object and key the bundle came from and turns findings into `Diagnostic`s.
 public struct CABundleInspection: Sendable, Hashable {
     public struct Certificate: Sendable, Hashable {
-        /// RFC 4514 form, e.g. `CN=Example Root CA,O=Example`.
-        public var subject: String
-        public var issuer: String
+        public var subjectName: DistinguishedName
+        public var issuerName: DistinguishedName
+        /// RFC 4514 form, e.g. `CN=Example Root CA,O=Example`; formatted on demand (it is costly, and rarely shown).
+        public var subject: String { String(describing: subjectName) }
+        public var issuer: String { String(describing: issuerName) }
         /// Lower-case hex SHA-256 of the DER encoding, without separators.
         public var sha256: String
         public var notBefore: Date

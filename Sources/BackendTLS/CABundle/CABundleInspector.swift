@@ -33,6 +33,11 @@ public final class CABundleInspector: Sendable {
 
     public let configuration: Configuration
     private let cache = Mutex<[SHA256Digest: ParsedBundle]>([:])
+    /// Per certificate as well: the same CAs recur across many bundles (an organisation's root in every
+    /// namespace), and X.509 parsing is the dominant cost of inspecting a bundle.
+    private let certificates = Mutex<
+        [[UInt8]: Result<CABundleInspection.Certificate, ParsedBundle.CertificateParseFailure>]
+    >([:])
     private static let cacheLimit = 4096
 
     public init(configuration: Configuration = Configuration()) {
@@ -52,7 +57,15 @@ public final class CABundleInspector: Sendable {
     private func parse(_ bytes: [UInt8]) -> ParsedBundle {
         let digest = SHA256.hash(data: bytes)
         if let cached = cache.withLock({ $0[digest] }) { return cached }
-        let parsed = ParsedBundle(bytes, configuration: configuration)
+        let parsed = ParsedBundle(bytes, configuration: configuration) { der in
+            if let cached = self.certificates.withLock({ $0[der] }) { return cached }
+            let result = ParsedBundle.parseCertificate(der)
+            self.certificates.withLock { cache in
+                if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+                cache[der] = result
+            }
+            return result
+        }
         cache.withLock { cache in
             if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[digest] = parsed

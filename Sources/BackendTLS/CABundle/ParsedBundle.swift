@@ -19,7 +19,17 @@ struct ParsedBundle: Sendable {
         "OPENSSH PRIVATE KEY", "ANY PRIVATE KEY",
     ]
 
-    init(_ bytes: [UInt8], configuration: CABundleInspector.Configuration) {
+    /// Parses one DER certificate into its summary, or says why it is not X.509; the inspector caches this.
+    typealias CertificateParser = (_ der: [UInt8]) -> Result<CABundleInspection.Certificate, CertificateParseFailure>
+
+    struct CertificateParseFailure: Error, Hashable {
+        let description: String
+    }
+
+    init(
+        _ bytes: [UInt8], configuration: CABundleInspector.Configuration,
+        parseCertificate: CertificateParser = Self.parseCertificate
+    ) {
         guard bytes.count <= configuration.maximumBytes else {
             fail(
                 .bundleTooLarge, "the bundle is \(bytes.count) bytes; the limit is \(configuration.maximumBytes) bytes")
@@ -67,14 +77,12 @@ struct ParsedBundle: Sendable {
                     "\(position) is \(GoQuoting.quote(block.label)); only \"CERTIFICATE\" blocks are allowed")
                 continue
             }
-            do {
-                let certificate = try Certificate(derEncoded: block.der)
+            switch parseCertificate(block.der) {
+            case .success(let certificate):
                 hasher.update(data: block.der)
-                certificates.append(Self.summarize(certificate, der: block.der))
-            } catch {
-                fail(
-                    .malformedCertificate,
-                    "\(position) is not a valid X.509 certificate: \(Self.shortDescription(error))")
+                certificates.append(certificate)
+            case .failure(let failure):
+                fail(.malformedCertificate, "\(position) is not a valid X.509 certificate: \(failure.description)")
             }
         }
         fingerprint = "sha256:" + Self.hex(hasher.finalize())
@@ -92,6 +100,14 @@ struct ParsedBundle: Sendable {
         findings.append(.init(severity: .error, reason: reason, message: message))
     }
 
+    static func parseCertificate(_ der: [UInt8]) -> Result<CABundleInspection.Certificate, CertificateParseFailure> {
+        do {
+            return .success(summarize(try Certificate(derEncoded: der), der: der))
+        } catch {
+            return .failure(CertificateParseFailure(description: shortDescription(error)))
+        }
+    }
+
     private static func summarize(_ certificate: Certificate, der: [UInt8]) -> CABundleInspection.Certificate {
         var isCA = false
         if let constraints = try? certificate.extensions.basicConstraints, case .isCertificateAuthority = constraints {
@@ -102,8 +118,8 @@ struct ParsedBundle: Sendable {
             certificate.subject == certificate.issuer
             && (isCA || certificate.publicKey.isValidSignature(certificate.signature, for: certificate))
         return CABundleInspection.Certificate(
-            subject: String(describing: certificate.subject),
-            issuer: String(describing: certificate.issuer),
+            subjectName: certificate.subject,
+            issuerName: certificate.issuer,
             sha256: hex(SHA256.hash(data: der)),
             notBefore: certificate.notValidBefore,
             notAfter: certificate.notValidAfter,

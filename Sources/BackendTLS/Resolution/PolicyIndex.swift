@@ -86,6 +86,8 @@ public struct PolicyIndex: Sendable {
         let left = lhs.metadata.creationTimestamp ?? .distantFuture
         let right = rhs.metadata.creationTimestamp ?? .distantFuture
         if left != right { return left < right }
+        // Alphabetical by `namespace/name`; comparing names directly is the same order within a namespace.
+        if lhs.metadata.namespace == rhs.metadata.namespace { return lhs.metadata.name < rhs.metadata.name }
         return lhs.reference.namespacedName < rhs.reference.namespacedName
     }
 

@@ -65,52 +65,86 @@ struct SubjectAltNamesRule: ValidationRule {
 }
 
 /// What a URI SAN must look like beyond the CRD's prefix-only pattern (RFC 3986 §3, SPIFFE ID spec §2).
+///
+/// Works on UTF-8 bytes: every character class involved is ASCII, and Character-level String APIs
+/// (grapheme breaking, Unicode properties) made this the most expensive strict rule.
 enum URIShape {
     static func problem(_ uri: String) -> String? {
-        guard let colon = uri.firstIndex(of: ":") else { return "must be an absolute URI with a scheme" }
-        let scheme = uri[..<colon]
-        guard let first = scheme.first, first.isASCII, first.isLetter,
-            scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".") })
-        else { return "scheme \(GoQuoting.quote(String(scheme))) is not a valid URI scheme (RFC 3986 §3.1)" }
-        let rest = uri[uri.index(after: colon)...]
-        guard rest.hasPrefix("//") else { return "must have an authority (\(scheme)://authority/…)" }
+        let bytes = Array(uri.utf8)
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")) else {
+            return "must be an absolute URI with a scheme"
+        }
+        let scheme = bytes[..<colon]
+        let schemeText = String(decoding: scheme, as: UTF8.self)
+        guard let first = scheme.first, isLetter(first),
+            scheme.allSatisfy({
+                isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-")
+                    || $0 == UInt8(ascii: ".")
+            })
+        else { return "scheme \(GoQuoting.quote(schemeText)) is not a valid URI scheme (RFC 3986 §3.1)" }
+        let rest = bytes[(colon + 1)...]
+        guard rest.starts(with: [UInt8(ascii: "/"), UInt8(ascii: "/")]) else {
+            return "must have an authority (\(schemeText)://authority/…)"
+        }
         let afterSlashes = rest.dropFirst(2)
-        let authority = afterSlashes.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        guard !authority.isEmpty else { return "must have a non-empty authority after \"\(scheme)://\"" }
-        if uri.contains(where: { $0 == " " || $0.asciiValue.map { $0 < 0x20 } ?? false }) {
+        let authority = afterSlashes.prefix {
+            $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#")
+        }
+        guard !authority.isEmpty else { return "must have a non-empty authority after \"\(schemeText)://\"" }
+        if bytes.contains(where: { $0 <= 0x20 || $0 == 0x7F }) {
             return "must not contain spaces or control characters"
         }
-        guard scheme.lowercased() == "spiffe" else { return nil }
-        guard scheme == "spiffe" else { return "the SPIFFE scheme must be lower-case \"spiffe\" (SPIFFE ID spec §2)" }
-        return spiffeProblem(authority: authority, rest: afterSlashes.dropFirst(authority.count))
+        guard schemeText.lowercased() == "spiffe" else { return nil }
+        guard schemeText == "spiffe" else {
+            return "the SPIFFE scheme must be lower-case \"spiffe\" (SPIFFE ID spec §2)"
+        }
+        return spiffeProblem(authority: authority, path: afterSlashes.dropFirst(authority.count))
     }
 
-    private static func spiffeProblem(authority: Substring, rest: Substring) -> String? {
-        if authority.contains("@") || authority.contains(":") {
+    private static func spiffeProblem(authority: ArraySlice<UInt8>, path: ArraySlice<UInt8>) -> String? {
+        let authorityText = String(decoding: authority, as: UTF8.self)
+        if authority.contains(UInt8(ascii: "@")) || authority.contains(UInt8(ascii: ":")) {
             return "a SPIFFE ID's trust domain must not carry user info or a port"
         }
         guard
-            authority.allSatisfy({ ($0 >= "a" && $0 <= "z") || $0.isASCIIDigit || $0 == "." || $0 == "-" || $0 == "_" })
+            authority.allSatisfy({
+                isLowerLetter($0) || isDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+                    || $0 == UInt8(ascii: "_")
+            })
         else {
             return
-                "SPIFFE trust domain \(GoQuoting.quote(String(authority))) may contain only lower-case letters, digits, '.', '-' and '_'"
+                "SPIFFE trust domain \(GoQuoting.quote(authorityText)) may contain only lower-case letters, digits, '.', '-' and '_'"
         }
-        if rest.contains("?") || rest.contains("#") { return "a SPIFFE ID must not have a query or fragment" }
-        guard rest.count > 1 else {
+        if path.contains(UInt8(ascii: "?")) || path.contains(UInt8(ascii: "#")) {
+            return "a SPIFFE ID must not have a query or fragment"
+        }
+        guard path.count > 1 else {
             return
-                "a SPIFFE ID must name a workload path after the trust domain, e.g. spiffe://\(authority)/ns/NAMESPACE/sa/ACCOUNT"
+                "a SPIFFE ID must name a workload path after the trust domain, e.g. spiffe://\(authorityText)/ns/NAMESPACE/sa/ACCOUNT"
         }
-        let segments = rest.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
-        if segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) || rest.hasSuffix("/") {
+        let segments = path.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        let dot = [UInt8(ascii: ".")]
+        let dotDot = [UInt8(ascii: "."), UInt8(ascii: ".")]
+        if segments.contains(where: { $0.isEmpty || $0.elementsEqual(dot) || $0.elementsEqual(dotDot) })
+            || path.last == UInt8(ascii: "/")
+        {
             return "SPIFFE ID path segments must be non-empty and not '.' or '..', with no trailing slash"
         }
-        let allowed: (Character) -> Bool = {
-            $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_")
+        let allowed = { (byte: UInt8) in
+            isLetter(byte) || isDigit(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+                || byte == UInt8(ascii: "_")
         }
         if let bad = segments.joined().first(where: { !allowed($0) }) {
+            let character = String(decoding: [bad], as: UTF8.self)
             return
-                "SPIFFE ID paths may contain only letters, digits, '.', '-' and '_' (found \(GoQuoting.quote(String(bad))))"
+                "SPIFFE ID paths may contain only letters, digits, '.', '-' and '_' (found \(GoQuoting.quote(character)))"
         }
         return nil
     }
+
+    private static func isLetter(_ byte: UInt8) -> Bool {
+        isLowerLetter(byte) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+    }
+    private static func isLowerLetter(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") }
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 }
