@@ -53,15 +53,20 @@ public enum PEMScanner {
                 trimmedStart += 1
             }
             let line = bytes[trimmedStart..<trimmedEnd]
-            if line.count > 40, line.starts(with: Array("-----END ".utf8)),
-                line.dropFirst(9).firstRange(of: Array("-----BEGIN ".utf8)) != nil
-            {
+            // Base64 lines never start with '-': only boundary lines pay for the boundary checks.
+            guard line.first == UInt8(ascii: "-") else {
+                // RFC 1421 headers (`Proc-Type:`, `DEK-Info:`) appear in encrypted legacy keys; keep them out of base64.
+                if current != nil, !line.contains(UInt8(ascii: ":")) { current!.body.append(contentsOf: line) }
+                lineStart = lineEnd + 1
+                continue
+            }
+            if line.count > 40, line.starts(with: endPrefix), line.dropFirst(9).firstRange(of: beginPrefix) != nil {
                 throw .joinedBoundaries(line: lineNumber)
             }
-            if let label = boundaryLabel(line, keyword: "BEGIN") {
+            if let label = boundaryLabel(line, prefix: beginPrefix) {
                 if let open = current { throw .missingEnd(label: open.label, line: open.line) }
                 current = (label, lineNumber, [])
-            } else if let label = boundaryLabel(line, keyword: "END") {
+            } else if let label = boundaryLabel(line, prefix: endPrefix) {
                 guard let open = current else { throw .endWithoutBegin(label: label, line: lineNumber) }
                 guard open.label == label else { throw .mismatchedEnd(begin: open.label, end: label, line: lineNumber) }
                 guard let der = Base64.decode(open.body) else {
@@ -79,9 +84,12 @@ public enum PEMScanner {
         return blocks
     }
 
-    private static func boundaryLabel(_ line: ArraySlice<UInt8>, keyword: String) -> String? {
-        let prefix = Array("-----\(keyword) ".utf8)
-        let suffix = Array("-----".utf8)
+    private static let beginPrefix = Array("-----BEGIN ".utf8)
+    private static let endPrefix = Array("-----END ".utf8)
+    private static let boundarySuffix = Array("-----".utf8)
+
+    private static func boundaryLabel(_ line: ArraySlice<UInt8>, prefix: [UInt8]) -> String? {
+        let suffix = boundarySuffix
         guard line.count >= prefix.count + suffix.count, line.starts(with: prefix), line.suffix(5).elementsEqual(suffix)
         else {
             return nil
