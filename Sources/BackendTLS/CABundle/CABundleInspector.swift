@@ -36,7 +36,7 @@ public final class CABundleInspector: Sendable {
     /// Per certificate as well: the same CAs recur across many bundles (an organisation's root in every
     /// namespace), and X.509 parsing is the dominant cost of inspecting a bundle.
     private let certificates = Mutex<
-        [[UInt8]: Result<CABundleInspection.Certificate, ParsedBundle.CertificateParseFailure>]
+        [DERKey: Result<CABundleInspection.Certificate, ParsedBundle.CertificateParseFailure>]
     >([:])
     private static let cacheLimit = 4096
 
@@ -58,11 +58,12 @@ public final class CABundleInspector: Sendable {
         let digest = SHA256.hash(data: bytes)
         if let cached = cache.withLock({ $0[digest] }) { return cached }
         let parsed = ParsedBundle(bytes, configuration: configuration) { der in
-            if let cached = self.certificates.withLock({ $0[der] }) { return cached }
+            let key = DERKey(bytes: der)
+            if let cached = self.certificates.withLock({ $0[key] }) { return cached }
             let result = ParsedBundle.parseCertificate(der)
             self.certificates.withLock { cache in
                 if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-                cache[der] = result
+                cache[key] = result
             }
             return result
         }
@@ -147,5 +148,14 @@ public final class CABundleInspector: Sendable {
 
     func describe(_ certificate: CABundleInspection.Certificate) -> String {
         "certificate \(GoQuoting.quote(certificate.subject)) (sha256 \(certificate.sha256.prefix(16))…)"
+    }
+}
+
+/// DER bytes as a dictionary key, hashed in one bulk call (an `[UInt8]` key hashes byte by byte).
+struct DERKey: Hashable, Sendable {
+    let bytes: [UInt8]
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }
