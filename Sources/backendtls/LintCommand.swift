@@ -28,7 +28,7 @@ struct LintCommand: ParsableCommand {
     var noDefaults = false
 
     func run() throws {
-        let configuration = try flags.configuration()
+        let configuration = flags.configuration()
         let linter = Linter(
             configuration: configuration,
             now: try flags.evaluationTime(),

@@ -19,7 +19,7 @@ struct ResolveCommand: ParsableCommand {
     var port: String
 
     func run() throws {
-        let configuration = try flags.configuration()
+        let configuration = flags.configuration()
         let parts = service.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.count <= 2, !parts.contains(where: \.isEmpty) else {
             throw CommandLineFailure(message: "--service must be NAMESPACE/NAME, got \(service.debugDescription)")

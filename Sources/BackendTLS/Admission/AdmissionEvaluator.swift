@@ -50,7 +50,11 @@ public struct AdmissionEvaluator: Sendable {
     ) -> AdmissionDecision {
         var context = context
         context.operation = request.operation
-        context.oldObject = request.oldObject
+        context.oldObject = request.oldObject.map { Self.namespaced($0, request) }
+        var request = request
+        // Objects created without metadata.namespace belong to the request's namespace.
+        request.object = request.object.map { Self.namespaced($0, request) }
+        request.oldObject = context.oldObject
         if request.userInfo.username == Self.namespaceControllerUsername || namespaceTerminating {
             return AdmissionDecision(handled: true)
         }
@@ -72,6 +76,10 @@ public struct AdmissionEvaluator: Sendable {
         default:
             return AdmissionDecision(handled: false)
         }
+    }
+
+    static func namespaced(_ object: JSONValue, _ request: AdmissionRequest) -> JSONValue {
+        request.namespace.isEmpty ? object : StoreSnapshot.withNamespace(object, request.namespace)
     }
 
     /// Checks a ConfigMap or Secret write (CREATE/UPDATE: the new object; DELETE: the old one).

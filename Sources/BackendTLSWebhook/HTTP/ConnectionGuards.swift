@@ -1,0 +1,42 @@
+import NIOCore
+import Synchronization
+
+/// Bounds the number of open connections: a connection past the limit is closed as soon as it is accepted.
+final class ConnectionLimiter: Sendable {
+    let maximum: Int
+    private let open = Atomic<Int>(0)
+
+    init(maximum: Int) {
+        self.maximum = maximum
+    }
+
+    /// Counts `channel` in, or returns `false` (and the caller closes it) when the limit is reached.
+    func admit(_ channel: any Channel) -> Bool {
+        let count = open.add(1, ordering: .relaxed).newValue
+        channel.closeFuture.whenComplete { [self] _ in _ = open.subtract(1, ordering: .relaxed) }
+        return count <= maximum
+    }
+
+    var openConnections: Int { open.load(ordering: .relaxed) }
+}
+
+/// Closes a connection when `IdleStateHandler` reports it idle.
+final class IdleConnectionCloser: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+extension Duration {
+    /// NIO's `TimeAmount` for a Swift `Duration`.
+    var timeAmount: TimeAmount {
+        let (seconds, attoseconds) = components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

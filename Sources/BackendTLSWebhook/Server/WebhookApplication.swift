@@ -1,0 +1,56 @@
+import BackendTLS
+public import Logging
+import Prometheus
+public import ServiceLifecycle
+
+/// Builds the webhook's parts from one configuration and lists them as services, in start order:
+/// certificate reloader, admission server, probe server, metrics server.
+public struct WebhookApplication: Sendable {
+    public let configuration: WebhookConfiguration
+    public let reloader: ServingCertificateReloader
+    public let server: WebhookServer
+    public let metrics: WebhookMetrics
+    public let store: any WebhookStore
+
+    /// Fails at start-up (unreadable or mismatched certificate files), naming the files.
+    public init(configuration: WebhookConfiguration, store: any WebhookStore = MemoryObjectStore(), logger: Logger)
+        throws
+    {
+        self.configuration = configuration
+        self.store = store
+        let metrics = WebhookMetrics()
+        self.metrics = metrics
+        self.reloader = try ServingCertificateReloader(tls: configuration.tls, logger: logger, metrics: metrics)
+        let service = AdmissionService(
+            configuration: configuration.validation, store: store, metrics: metrics, logger: logger)
+        self.server = WebhookServer(configuration: configuration, service: service, reloader: reloader, logger: logger)
+        self.logger = logger
+    }
+
+    private let logger: Logger
+
+    public var services: [any ServiceLifecycle.Service] {
+        let server = self.server
+        let store = self.store
+        let registry = metrics.registry
+        let probes = PlainHTTPServer(name: "probes", address: configuration.probeListen, logger: logger) { _, path in
+            switch path {
+            case "/healthz", "/livez":
+                return .init(status: 200, body: Array("ok\n".utf8))
+            case "/readyz":
+                // Ready once the store has synced and the TLS listener is up with a loaded certificate.
+                let ready = store.isSynced && server.boundAddress != nil
+                return .init(status: ready ? 200 : 503, body: Array((ready ? "ok\n" : "not ready\n").utf8))
+            default:
+                return .init(status: 404, body: Array("not found\n".utf8))
+            }
+        }
+        let metricsServer = PlainHTTPServer(name: "metrics", address: configuration.metricsListen, logger: logger) {
+            _, path in
+            guard path == "/metrics" else { return .init(status: 404, body: Array("not found\n".utf8)) }
+            return .init(
+                status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
+        }
+        return [reloader, server, probes, metricsServer]
+    }
+}

@@ -1,0 +1,74 @@
+public import BackendTLS
+import Synchronization
+
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
+/// What the admission handlers read: a consistent snapshot of the cluster objects the rules need.
+///
+/// The seam for `--store kubernetes` (BackendTLSKube); `MemoryObjectStore` is the embedded default.
+public protocol WebhookStore: Sendable {
+    /// A snapshot and the conflict index built over it; cheap to take on every request.
+    func snapshot() -> (store: StoreSnapshot, index: PolicyIndex)
+    /// Whether the store has its initial state (readiness).
+    var isSynced: Bool { get }
+    /// Called for every allowed, non-dry-run request, so a memory store can learn the cluster from admissions.
+    func observe(admitted request: AdmissionRequest, now: Date)
+}
+
+/// Learns objects from the admission requests it allows: enough for conflicts and references in a demo.
+public final class MemoryObjectStore: WebhookStore {
+    private let state = Mutex<(store: StoreSnapshot, index: PolicyIndex)>((StoreSnapshot(), PolicyIndex(policies: [])))
+
+    public init(seed: StoreSnapshot = StoreSnapshot()) {
+        state.withLock { $0 = (seed, PolicyIndex(policies: seed.allPolicies)) }
+    }
+
+    public func snapshot() -> (store: StoreSnapshot, index: PolicyIndex) { state.withLock { $0 } }
+
+    public var isSynced: Bool { true }
+
+    public func observe(admitted request: AdmissionRequest, now: Date) {
+        guard !request.dryRun else { return }
+        let namespace = request.namespace
+        switch (request.kind.kind, request.operation) {
+        case ("BackendTLSPolicy", .create), ("BackendTLSPolicy", .update):
+            guard var object = request.object else { return }
+            // The API server stamps creationTimestamp after admission; precedence needs it, so keep the first one.
+            let existing = snapshot().store.policies(inNamespace: namespace).first { $0.metadata.name == request.name }
+            object = Self.stamped(object, namespace: namespace, created: existing?.metadata.creationTimestamp ?? now)
+            guard let policy = try? BackendTLSPolicy(json: object) else { return }
+            state.withLock { state in
+                state.store.insert(policy)
+                state.index = PolicyIndex(policies: state.store.allPolicies)
+            }
+        case ("BackendTLSPolicy", .delete):
+            state.withLock { state in
+                state.store.removePolicy(namespace: namespace, name: request.name)
+                state.index = PolicyIndex(policies: state.store.allPolicies)
+            }
+        case ("ConfigMap", .delete):
+            state.withLock { $0.store.removeConfigMap(namespace: namespace, name: request.name) }
+        case ("Secret", .delete):
+            state.withLock { $0.store.removeSecret(namespace: namespace, name: request.name) }
+        case ("ConfigMap", _), ("Secret", _), ("Service", _):
+            guard let object = request.object else { return }
+            let stamped = Self.stamped(object, namespace: namespace, created: nil)
+            state.withLock { _ = $0.store.insert(stamped, defaultNamespace: namespace) }
+        default:
+            return
+        }
+    }
+
+    static func stamped(_ object: JSONValue, namespace: String, created: Date?) -> JSONValue {
+        guard case .object(var root) = object else { return object }
+        var metadata = root["metadata"]?.objectValue ?? JSONObject()
+        if !namespace.isEmpty { metadata["namespace"] = .string(namespace) }
+        if let created { metadata["creationTimestamp"] = .string(RFC3339.format(created)) }
+        root["metadata"] = .object(metadata)
+        return .object(root)
+    }
+}
