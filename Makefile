@@ -1,7 +1,7 @@
 # backendtls — the two commands a new machine needs are `make run` and `make test`.
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := openssl
+APT_PACKAGES := openssl curl
 BIN := .build/debug
 FUZZ_SECONDS ?= 60
 
@@ -9,6 +9,7 @@ FUZZ_SECONDS ?= 60
 
 build:
 	$(SWIFT) build --product backendtls
+	$(SWIFT) build --product backendtls-webhook
 
 ## Install the Debian packages the tests use, only when one is missing.
 deps:
@@ -27,13 +28,16 @@ test: deps lint
 	$(SWIFT) test --skip-build
 	$(BIN)/backendtls-fuzz 3000 Tests/Fuzz/seeds/*
 
-## Builds the CLI, generates example certificates with openssl, and lints every example.
+## Builds, lints every example (certificates generated with openssl), then serves the webhook in memory
+## mode with a development PKI and prints curl commands to try it. Ctrl-C stops it.
 run: deps build
 	@examples/generate-certificates.sh
 	@examples/lint-all.sh $(BIN)/backendtls
+	@BIN=$(BIN) examples/admission/serve.sh
 
 release:
 	$(SWIFT) build -c release --product backendtls
+	$(SWIFT) build -c release --product backendtls-webhook
 
 ## libFuzzer over the decoders (AdmissionReview JSON, YAML manifests, PEM, CA inspection).
 fuzz:
@@ -43,6 +47,7 @@ fuzz:
 
 bench:
 	bench/lint.sh
+	bench/webhook.sh
 
 format:
 	$(SWIFT) format format -i -r Sources Tests

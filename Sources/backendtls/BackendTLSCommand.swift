@@ -7,7 +7,10 @@ struct BackendTLSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backendtls",
         abstract: "Validate Gateway API BackendTLSPolicies offline and show the TLS settings they resolve to.",
-        subcommands: [LintCommand.self, ResolveCommand.self, InspectCommand.self, VersionCommand.self]
+        subcommands: [
+            LintCommand.self, ResolveCommand.self, InspectCommand.self, AdmissionReviewCommand.self,
+            VersionCommand.self,
+        ]
     )
 
     /// Exit 2 on bad usage (ArgumentParser's default is 64), so CI scripts can tell usage from denials.
