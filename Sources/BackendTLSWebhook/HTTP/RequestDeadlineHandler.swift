@@ -20,12 +20,15 @@ final class RequestDeadlineHandler: ChannelDuplexHandler {
 
     private let readTimeout: TimeAmount
     private let maximumHeaderBytes: Int
+    /// Counts refusals made here (below HTTP, so they never reach `AdmissionService`).
+    private let onRefusal: @Sendable (Int) -> Void
     private var state = State.idle
     private var deadline: Scheduled<Void>?
 
-    init(readTimeout: TimeAmount, maximumHeaderBytes: Int) {
+    init(readTimeout: TimeAmount, maximumHeaderBytes: Int, onRefusal: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.readTimeout = readTimeout
         self.maximumHeaderBytes = maximumHeaderBytes
+        self.onRefusal = onRefusal
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -34,7 +37,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler {
         case .idle:
             state = .readingHead(bytes: count)
             deadline = context.eventLoop.assumeIsolated().scheduleTask(in: readTimeout) { [weak self] in
-                self?.refuse(context: context, status: "408 Request Timeout")
+                self?.refuse(context: context, code: 408, status: "408 Request Timeout")
             }
         case .readingHead(let bytes):
             state = .readingHead(bytes: bytes + count)
@@ -43,7 +46,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler {
         }
         // Headers are counted at TLS-record granularity: well-formed heads under the limit never trip this.
         if case .readingHead(let bytes) = state, bytes > maximumHeaderBytes * 2 {
-            return refuse(context: context, status: "431 Request Header Fields Too Large")
+            return refuse(context: context, code: 431, status: "431 Request Header Fields Too Large")
         }
         context.fireChannelRead(data)
     }
@@ -72,7 +75,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler {
     }
 
     /// Answers below HTTP (the decoder may hold a half-parsed request) and closes.
-    private func refuse(context: ChannelHandlerContext, status: String) {
+    private func refuse(context: ChannelHandlerContext, code: Int, status: String) {
+        onRefusal(code)
         deadline?.cancel()
         deadline = nil
         let body = #"{"error":"\#(status)"}"#

@@ -116,7 +116,8 @@ public final class WebhookServer: Service, Sendable {
         let pipeline = channel.pipeline.syncOperations
         try pipeline.addHandler(
             RequestDeadlineHandler(
-                readTimeout: limits.readTimeout.timeAmount, maximumHeaderBytes: limits.maximumHeaderBytes))
+                readTimeout: limits.readTimeout.timeAmount, maximumHeaderBytes: limits.maximumHeaderBytes,
+                onRefusal: { code in service.metrics.httpErrors(code: code).increment() }))
         try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
         try pipeline.addHandler(AdmissionHTTPHandler(service: service, limits: limits))
     }
