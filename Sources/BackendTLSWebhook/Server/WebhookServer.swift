@@ -6,6 +6,7 @@ import NIOHTTP2
 public import NIOPosix
 import NIOSSL
 import NIOTLS
+import Prometheus
 public import ServiceLifecycle
 import Synchronization
 
