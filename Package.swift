@@ -69,9 +69,21 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .target(
+            name: "BackendTLSServerSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
             name: "BackendTLSWebhook",
             dependencies: [
                 "BackendTLS",
+                "BackendTLSServerSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -93,6 +105,7 @@ let package = Package(
             name: "backendtls-webhook",
             dependencies: [
                 "BackendTLSWebhook",
+                "BackendTLSServerSupport",
                 "BackendTLS",
                 "BackendTLSCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -123,6 +136,7 @@ let package = Package(
             name: "BackendTLSWebhookTests",
             dependencies: [
                 "BackendTLSWebhook",
+                "BackendTLSServerSupport",
                 "BackendTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BackendTLS
 import BackendTLSCommandLine
+import BackendTLSServerSupport
 import BackendTLSWebhook
 import Logging
 import ServiceLifecycle

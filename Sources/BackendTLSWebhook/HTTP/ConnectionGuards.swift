@@ -1,3 +1,4 @@
+import BackendTLSServerSupport
 import NIOCore
 import Synchronization
 
@@ -18,25 +19,4 @@ final class ConnectionLimiter: Sendable {
     }
 
     var openConnections: Int { open.load(ordering: .relaxed) }
-}
-
-/// Closes a connection when `IdleStateHandler` reports it idle.
-final class IdleConnectionCloser: ChannelInboundHandler {
-    typealias InboundIn = NIOAny
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-}
-
-extension Duration {
-    /// NIO's `TimeAmount` for a Swift `Duration`.
-    var timeAmount: TimeAmount {
-        let (seconds, attoseconds) = components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
 }

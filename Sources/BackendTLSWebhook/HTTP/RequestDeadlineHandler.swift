@@ -1,3 +1,4 @@
+import BackendTLSServerSupport
 import NIOCore
 
 /// Byte-level guard for HTTP/1.1 connections: a request, once its first byte arrives, must be complete

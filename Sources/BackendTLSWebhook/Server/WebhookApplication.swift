@@ -1,4 +1,5 @@
 import BackendTLS
+import BackendTLSServerSupport
 public import Logging
 import Prometheus
 public import ServiceLifecycle

@@ -1,3 +1,4 @@
+import BackendTLSServerSupport
 public import Logging
 public import NIOCore
 import NIOExtras

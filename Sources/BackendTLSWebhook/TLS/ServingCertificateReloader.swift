@@ -1,3 +1,4 @@
+import BackendTLSServerSupport
 public import Logging
 import NIOCore
 import NIOPosix

@@ -1,5 +1,5 @@
-import Logging
-import NIOCore
+public import Logging
+public import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
@@ -11,8 +11,8 @@ import NIOPosix
 /// Watches directories, not files: a Secret volume update replaces the `..data` symlink, which a watch on
 /// the old file would never see. The inotify descriptor is read by a NIO pipe channel, so no thread blocks.
 /// Where inotify is unavailable this returns `nil` and the reloader's polling carries on alone.
-enum FileChangeWatcher {
-    static func start(
+public enum FileChangeWatcher {
+    public static func start(
         paths: [String],
         group: any EventLoopGroup,
         logger: Logger,
