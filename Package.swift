@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "backendtls", targets: ["backendtls"]),
         .executable(name: "backendtls-fuzz", targets: ["backendtls-fuzz"]),
         .executable(name: "backendtls-webhook", targets: ["backendtls-webhook"]),
+        .executable(name: "backendtls-sidecar", targets: ["backendtls-sidecar"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
@@ -115,6 +116,40 @@ let package = Package(
             ],
             swiftSettings: upcomingFeatures
         ),
+        .target(
+            name: "BackendTLSSidecar",
+            dependencies: [
+                "BackendTLS",
+                "BackendTLSManifests",
+                "BackendTLSServerSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .executableTarget(
+            name: "backendtls-sidecar",
+            dependencies: [
+                "BackendTLSSidecar",
+                "BackendTLSServerSupport",
+                "BackendTLS",
+                "BackendTLSCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
         .executableTarget(
             name: "backendtls-fuzz",
             dependencies: ["BackendTLS", "BackendTLSManifests"],
@@ -144,6 +179,22 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "BackendTLSSidecarTests",
+            dependencies: [
+                "BackendTLSSidecar",
+                "BackendTLSServerSupport",
+                "BackendTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: upcomingFeatures
         ),

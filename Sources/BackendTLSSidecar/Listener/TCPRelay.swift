@@ -1,0 +1,61 @@
+import BackendTLS
+import Logging
+import NIOCore
+import Prometheus
+
+/// TCP mode: each accepted connection is resolved and relayed over a connection originated with the
+/// resolved settings. A refusal closes the connection (TCP has no error page) and is logged with its reason.
+enum TCPRelay {
+    static func start(_ downstream: any Channel, route: SidecarConfiguration.Route, environment: SidecarEnvironment) {
+        let resolution = environment.state.resolve(
+            namespace: route.namespace, service: route.service, port: .number(route.port))
+        let settings: ResolvedBackendTLS?
+        switch resolution {
+        case nil:
+            return refuse(downstream, "the configuration has not been loaded yet", environment: environment)
+        case .failed(let failure)?:
+            return refuse(downstream, ProxyFailure.resolution(failure).headerValue, environment: environment)
+        case .noPolicy?:
+            guard !environment.configuration.requirePolicy else {
+                return refuse(
+                    downstream,
+                    "no BackendTLSPolicy covers \(route.service).\(route.namespace):\(route.port) and --require-policy is set",
+                    environment: environment)
+            }
+            settings = nil
+        case .resolved(let resolved)?:
+            settings = resolved
+        }
+        let service = environment.state.snapshot?.store.service(namespace: route.namespace, name: route.service)
+        let host =
+            service?.clusterIP.flatMap { $0.isEmpty || $0 == "None" ? nil : $0 }
+            ?? "\(route.service).\(route.namespace).svc"
+        environment.connector.connect(host: host, port: route.port, tls: settings, use: .tcp, on: downstream.eventLoop)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let upstream):
+                    let (local, remote) = GlueHandler.matchedPair()
+                    do {
+                        try downstream.pipeline.syncOperations.addHandler(local)
+                        try upstream.pipeline.syncOperations.addHandler(remote)
+                    } catch {
+                        downstream.close(promise: nil)
+                        upstream.close(promise: nil)
+                        return
+                    }
+                    environment.metrics.upstreamConnections.increment()
+                    upstream.closeFuture.whenComplete { _ in environment.metrics.upstreamConnections.decrement() }
+                    downstream.setOption(.autoRead, value: true).whenComplete { _ in }
+                    downstream.read()
+                case .failure(let error):
+                    refuse(downstream, "\(error)", environment: environment)
+                }
+            }
+    }
+
+    private static func refuse(_ channel: any Channel, _ reason: String, environment: SidecarEnvironment) {
+        environment.logger.warning("TCP connection refused", metadata: ["reason": "\(reason)"])
+        channel.close(promise: nil)
+    }
+}

@@ -1,0 +1,100 @@
+import BackendTLS
+import BackendTLSManifests
+import Foundation
+public import Logging
+import Prometheus
+public import ServiceLifecycle
+
+/// Loads `--config-dir` (BackendTLSPolicies, ConfigMaps, Secrets, Services; YAML or JSON) into the state
+/// and reloads it when a file changes. A load that fails keeps the last good configuration, logs why
+/// and counts it.
+public final class ConfigDirectorySource: ServiceLifecycle.Service, Sendable {
+    private let directory: String
+    private let namespace: String
+    private let state: SidecarState
+    private let metrics: SidecarMetrics
+    private let logger: Logger
+    private let pollInterval: Duration
+
+    public init(
+        directory: String,
+        namespace: String,
+        state: SidecarState,
+        metrics: SidecarMetrics,
+        logger: Logger,
+        pollInterval: Duration = .milliseconds(250)
+    ) {
+        self.directory = directory
+        self.namespace = namespace
+        self.state = state
+        self.metrics = metrics
+        self.logger = logger
+        self.pollInterval = pollInterval
+    }
+
+    /// Loads now; throws the reason when the directory cannot be used.
+    @discardableResult
+    public func load() throws -> Int {
+        let manifests = try ManifestLoader.load([directory])
+        var store = StoreSnapshot()
+        var problems: [String] = []
+        for manifest in manifests {
+            if let failure = store.insert(manifest.object, defaultNamespace: namespace) {
+                problems.append("\(manifest.source): \(failure.detail)")
+            }
+        }
+        guard problems.isEmpty else { throw LoadFailure(problems: problems) }
+        state.install(store)
+        return manifests.count
+    }
+
+    struct LoadFailure: Error, CustomStringConvertible {
+        let problems: [String]
+        var description: String { problems.joined(separator: "; ") }
+    }
+
+    public func run() async throws {
+        reload(reason: "start")
+        try await cancelWhenGracefulShutdown {
+            var signature = Self.signature(of: self.directory)
+            while !Task.isCancelled {
+                try await Task.sleep(for: self.pollInterval)
+                let next = Self.signature(of: self.directory)
+                if next != signature {
+                    signature = next
+                    self.reload(reason: "change")
+                }
+            }
+        }
+    }
+
+    func reload(reason: String) {
+        do {
+            let count = try load()
+            metrics.configReloads(result: "success").increment()
+            logger.info(
+                "configuration loaded",
+                metadata: ["directory": "\(directory)", "objects": "\(count)", "reason": "\(reason)"])
+        } catch {
+            metrics.configReloads(result: "failure").increment()
+            logger.error(
+                "configuration not loaded; keeping the last good one",
+                metadata: ["directory": "\(directory)", "error": "\(error)", "loaded": "\(state.isLoaded)"])
+        }
+    }
+
+    /// Names, sizes and modification times of the directory's files: cheap to compare on every poll.
+    static func signature(of directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.sorted().map { name in
+            let path = "\(directory)/\(name)"
+            let attributes = (try? FileManager.default.attributesOfItem(atPath: path)) ?? [:]
+            let size = (attributes[.size] as? NSNumber)?.intValue ?? -1
+            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            // Content hash too: an edit within the same second that keeps the size must still reload.
+            var hasher = Hasher()
+            hasher.combine(FileManager.default.contents(atPath: path))
+            return "\(name):\(size):\(modified):\(hasher.finalize())"
+        }
+    }
+}

@@ -1,0 +1,171 @@
+public import BackendTLS
+import Crypto
+import SwiftASN1
+@_spi(FixedExpiryValidationTime) import X509
+
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
+
+/// Verifies a backend's certificate chain exactly as the resolved policy says (GEP-1897): chain to the
+/// resolved roots (RFC 5280, validity at `now`), then identity — the hostname, or any of the
+/// `subjectAltNames` (the hostname then is not identity) — then optional leaf pinning.
+///
+/// NIOSSL runs with `.noHostnameVerification` and calls this, because NIOSSL would otherwise also check
+/// the SNI name, which is wrong when `subjectAltNames` are set.
+public struct UpstreamCertificateVerifier: Sendable {
+    /// Why a backend was refused, with everything a person needs to fix it; `reason` is the metric label.
+    public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
+        public enum Reason: String, Sendable, Hashable {
+            case unknownIssuer = "unknown_issuer"
+            case expired
+            case notYetValid = "not_yet_valid"
+            case hostnameMismatch = "hostname_mismatch"
+            case subjectAltNameMismatch = "san_mismatch"
+            case pinMismatch = "pin_mismatch"
+            case badCertificate = "bad_certificate"
+        }
+
+        public var reason: Reason
+        public var message: String
+        public var description: String { message }
+    }
+
+    public let settings: ResolvedBackendTLS
+    private let roots: CertificateStore
+    private let trustDescription: String
+
+    public init(settings: ResolvedBackendTLS) throws {
+        self.settings = settings
+        switch settings.trust {
+        case .system:
+            roots = CertificateStore.systemTrustRoots
+            trustDescription = "the system CA store"
+        case .certificates(let ders, let fingerprint):
+            roots = CertificateStore(try ders.map { try Certificate(derEncoded: $0) })
+            trustDescription = "CA bundle \(fingerprint)"
+        }
+    }
+
+    /// Verifies the peer chain (leaf first, DER) at `now`.
+    public func verify(chain ders: [[UInt8]], now: Date) async -> Result<Void, Failure> {
+        let chain: [Certificate]
+        do {
+            chain = try ders.map { try Certificate(derEncoded: $0) }
+        } catch {
+            return .failure(
+                Failure(
+                    reason: .badCertificate, message: "the backend sent a certificate that does not parse: \(error)"))
+        }
+        guard let leaf = chain.first else {
+            return .failure(Failure(reason: .badCertificate, message: "the backend sent no certificate"))
+        }
+        if leaf.notValidAfter < now {
+            return .failure(
+                Failure(
+                    reason: .expired,
+                    message:
+                        "the backend's certificate \(quoted(leaf.subject)) expired on \(RFC3339.format(leaf.notValidAfter))"
+                ))
+        }
+        if leaf.notValidBefore > now {
+            return .failure(
+                Failure(
+                    reason: .notYetValid,
+                    message:
+                        "the backend's certificate \(quoted(leaf.subject)) is not valid until \(RFC3339.format(leaf.notValidBefore))"
+                ))
+        }
+        var verifier = Verifier(rootCertificates: roots) { RFC5280Policy(fixedExpiryValidationTime: now) }
+        let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(Array(chain.dropFirst())))
+        guard case .validCertificate = result else {
+            let top = chain.last!
+            return .failure(
+                Failure(
+                    reason: .unknownIssuer,
+                    message:
+                        "the backend's chain (\(chain.count) certificate\(chain.count == 1 ? "" : "s"), issued by \(quoted(top.issuer))) does not verify against \(trustDescription)"
+                ))
+        }
+        if case .failure(let failure) = checkIdentity(leaf) { return .failure(failure) }
+        if !settings.options.certificateHashes.isEmpty {
+            let digest = SHA256.hash(data: ders[0]).map { byte in
+                let text = String(byte, radix: 16)
+                return byte < 16 ? "0" + text : text
+            }.joined()
+            guard settings.options.certificateHashes.contains(digest) else {
+                return .failure(
+                    Failure(
+                        reason: .pinMismatch,
+                        message:
+                            "the backend's certificate sha256 \(digest) is not among the pinned hashes (\(BackendTLSOptions.certificateHashesKey))"
+                    ))
+            }
+        }
+        return .success(())
+    }
+
+    func checkIdentity(_ leaf: Certificate) -> Result<Void, Failure> {
+        let sans = (try? leaf.extensions.subjectAlternativeNames) ?? nil
+        var dnsNames: [String] = []
+        var uris: [String] = []
+        for name in sans ?? SubjectAlternativeNames([]) {
+            switch name {
+            case .dnsName(let value): dnsNames.append(value)
+            case .uniformResourceIdentifier(let value): uris.append(value)
+            default: continue
+            }
+        }
+        let presented = (dnsNames.map { "DNS:\($0)" } + uris.map { "URI:\($0)" }).joined(separator: ", ")
+        switch settings.identity {
+        case .hostname(let hostname):
+            if dnsNames.contains(where: { Self.dnsName($0, matches: hostname) }) { return .success(()) }
+            return .failure(
+                Failure(
+                    reason: .hostnameMismatch,
+                    message:
+                        "the backend's certificate is not valid for \(hostname): it presents \(presented.isEmpty ? "no subjectAltNames" : presented)"
+                ))
+        case .subjectAltNames(let matchers):
+            for matcher in matchers {
+                switch matcher {
+                case .dnsName(let wanted)
+                where dnsNames.contains(where: {
+                    Self.dnsName($0, matches: wanted) || Self.dnsName(wanted, matches: $0)
+                }):
+                    return .success(())
+                case .uri(let wanted) where uris.contains(wanted):
+                    return .success(())
+                default:
+                    continue
+                }
+            }
+            let wanted = matchers.map { matcher -> String in
+                switch matcher {
+                case .dnsName(let name): "DNS:\(name)"
+                case .uri(let uri): "URI:\(uri)"
+                }
+            }.joined(separator: ", ")
+            return .failure(
+                Failure(
+                    reason: .subjectAltNameMismatch,
+                    message:
+                        "no subjectAltName matches: wanted any of \(wanted); the backend presents \(presented.isEmpty ? "none" : presented)"
+                ))
+        }
+    }
+
+    /// RFC 6125 §6.4: case-insensitive, and a `*` only as the whole left-most label, matching one label.
+    static func dnsName(_ pattern: String, matches name: String) -> Bool {
+        let pattern = pattern.lowercased()
+        let name = name.lowercased()
+        if pattern == name { return true }
+        guard pattern.hasPrefix("*."), let dot = name.firstIndex(of: ".") else { return false }
+        let suffix = pattern.dropFirst(1)
+        return name[dot...] == suffix && name[..<dot].count > 0 && suffix.split(separator: ".").count >= 2
+    }
+
+    private func quoted(_ name: DistinguishedName) -> String { "\"\(name)\"" }
+}

@@ -1,0 +1,53 @@
+import BackendTLS
+import NIOCore
+
+/// Idle upstream HTTP/1.1 connections, per event loop, keyed by address, TLS settings and configuration
+/// generation: a connection is only reused for exactly the settings it was verified under.
+///
+/// Confined to one event loop (one pool per loop), so it needs no lock.
+final class UpstreamConnectionPool {
+    struct Key: Hashable {
+        let host: String
+        let port: Int
+        let settings: ResolvedBackendTLS?
+        let generation: Int
+    }
+
+    private struct Idle {
+        let channel: any Channel
+        let expiry: Scheduled<Void>
+    }
+
+    private var idle: [Key: [Idle]] = [:]
+    private let maximumPerKey: Int
+    private let idleTimeout: TimeAmount
+
+    init(maximumPerKey: Int, idleTimeout: TimeAmount) {
+        self.maximumPerKey = maximumPerKey
+        self.idleTimeout = idleTimeout
+    }
+
+    func checkout(_ key: Key) -> (any Channel)? {
+        while var list = idle[key], let entry = list.popLast() {
+            idle[key] = list.isEmpty ? nil : list
+            entry.expiry.cancel()
+            if entry.channel.isActive { return entry.channel }
+        }
+        return nil
+    }
+
+    func checkin(_ channel: any Channel, key: Key) {
+        guard channel.isActive, (idle[key]?.count ?? 0) < maximumPerKey else {
+            channel.close(promise: nil)
+            return
+        }
+        let expiry = channel.eventLoop.scheduleTask(in: idleTimeout) { channel.close(promise: nil) }
+        idle[key, default: []].append(Idle(channel: channel, expiry: expiry))
+        channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in self?.forget(channel, key: key) }
+    }
+
+    private func forget(_ channel: any Channel, key: Key) {
+        idle[key]?.removeAll { $0.channel === channel }
+        if idle[key]?.isEmpty == true { idle[key] = nil }
+    }
+}

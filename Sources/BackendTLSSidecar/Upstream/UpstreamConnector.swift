@@ -1,0 +1,202 @@
+public import BackendTLS
+import Logging
+public import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+import Prometheus
+import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Opens upstream connections: plain TCP, or TLS originated with exactly the resolved settings.
+///
+/// A TLS connection is handed out only after a successful handshake and verification; any failure is a
+/// `ConnectFailure` carrying the reason, so callers answer 502 with it — never plaintext, never unverified.
+public struct UpstreamConnector: Sendable {
+    public struct ConnectFailure: Error, Sendable, CustomStringConvertible {
+        public enum Reason: String, Sendable {
+            case connectionRefused = "connection_refused"
+            case connectTimeout = "connect_timeout"
+            case handshakeTimeout = "handshake_timeout"
+            case handshakeFailed = "handshake_failed"
+            case verification
+            case configuration
+        }
+
+        public var reason: Reason
+        /// The verifier's reason when `reason == .verification`.
+        public var verifyReason: UpstreamCertificateVerifier.Failure.Reason?
+        public var message: String
+        public var description: String { message }
+    }
+
+    let group: any EventLoopGroup
+    let contexts: UpstreamTLSContextCache
+    let connectTimeout: TimeAmount
+    let handshakeTimeout: TimeAmount
+    let metrics: SidecarMetrics
+
+    public init(
+        group: any EventLoopGroup,
+        contexts: UpstreamTLSContextCache,
+        connectTimeout: TimeAmount,
+        handshakeTimeout: TimeAmount,
+        metrics: SidecarMetrics
+    ) {
+        self.group = group
+        self.contexts = contexts
+        self.connectTimeout = connectTimeout
+        self.handshakeTimeout = handshakeTimeout
+        self.metrics = metrics
+    }
+
+    /// Connects to `host:port`; with `tls`, completes a verified handshake first.
+    /// `configure` adds the protocol handlers (HTTP codec or relay) once the connection is usable.
+    public func connect(
+        host: String,
+        port: Int,
+        tls: ResolvedBackendTLS?,
+        use: UpstreamTLSContextCache.Use,
+        on eventLoop: any EventLoop
+    ) -> EventLoopFuture<any Channel> {
+        let entry: UpstreamTLSContextCache.Entry?
+        if let tls {
+            do {
+                entry = try contexts.entry(for: tls, use: use)
+            } catch {
+                return eventLoop.makeFailedFuture(
+                    ConnectFailure(
+                        reason: .configuration,
+                        message: "cannot build the TLS configuration for \(tls.policy): \(error)"))
+            }
+        } else {
+            entry = nil
+        }
+        let verdict = VerificationOutcome()
+        let started = NIODeadline.now()
+        let connect = ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let entry, let tls else { return }
+                    let verifier = entry.verifier
+                    let handler = try NIOSSLClientHandler(
+                        context: entry.context, serverHostname: tls.serverName,
+                        customVerificationCallback: { @Sendable certificates, promise in
+                            let ders = certificates.compactMap { try? $0.toDERBytes() }
+                            promise.completeWithTask {
+                                switch await verifier.verify(chain: ders, now: Date()) {
+                                case .success: return .certificateVerified
+                                case .failure(let failure):
+                                    verdict.record(failure)
+                                    return .failed
+                                }
+                            }
+                        })
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try channel.pipeline.syncOperations.addHandler(HandshakeCompletionHandler())
+                }
+            }
+            .connect(host: host, port: port)
+        let target = "\(host):\(port)"
+        let connected = connect.flatMapError { error -> EventLoopFuture<any Channel> in
+            let reason: ConnectFailure.Reason = "\(error)".contains("imeout") ? .connectTimeout : .connectionRefused
+            return eventLoop.makeFailedFuture(
+                ConnectFailure(reason: reason, message: "cannot connect to \(target): \(error)"))
+        }
+        guard let tls else { return connected }
+        let policy = "\(tls.policy.namespacedName)"
+        return connected.flatMap { channel in
+            let handshake: EventLoopFuture<Void> = channel.pipeline.handler(type: HandshakeCompletionHandler.self)
+                .flatMap { $0.completed }
+            let timeout = channel.eventLoop.scheduleTask(in: handshakeTimeout) {
+                channel.close(promise: nil)
+            }
+            return handshake.map { _ -> any Channel in
+                timeout.cancel()
+                metrics.handshakes(policy: policy, result: "success").increment()
+                metrics.handshakeDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+                return channel
+            }.flatMapError { error in
+                timeout.cancel()
+                channel.close(promise: nil)
+                metrics.handshakes(policy: policy, result: "failure").increment()
+                if let failure = verdict.failure {
+                    metrics.verifyFailures(policy: policy, reason: failure.reason.rawValue).increment()
+                    return channel.eventLoop.makeFailedFuture(
+                        ConnectFailure(
+                            reason: .verification, verifyReason: failure.reason,
+                            message:
+                                "TLS to \(target) (SNI \(tls.serverName)) refused by \(tls.policy): \(failure.message)")
+                    )
+                }
+                let timedOut = NIODeadline.now() - started >= handshakeTimeout
+                return channel.eventLoop.makeFailedFuture(
+                    ConnectFailure(
+                        reason: timedOut ? .handshakeTimeout : .handshakeFailed,
+                        message: timedOut
+                            ? "TLS handshake with \(target) did not finish within \(handshakeTimeout.nanoseconds / 1_000_000) ms"
+                            : "TLS handshake with \(target) (SNI \(tls.serverName)) failed: \(Self.describe(error))"))
+            }
+        }
+    }
+
+    /// BoringSSL's error stack, shortened to what tells version, cipher or ALPN mismatches apart.
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if text.contains("UNSUPPORTED_PROTOCOL") || text.contains("PROTOCOL_VERSION") {
+            return "no common TLS version (\(text))"
+        }
+        if text.contains("NO_SHARED_CIPHER") || text.contains("HANDSHAKE_FAILURE_ON_CLIENT_HELLO") {
+            return "no common cipher suite (\(text))"
+        }
+        if text.contains("ALPN") || text.contains("NO_APPLICATION_PROTOCOL") {
+            return "no common ALPN protocol (\(text))"
+        }
+        return text
+    }
+}
+
+/// The verifier's verdict for one handshake, read after NIOSSL reports failure.
+final class VerificationOutcome: Sendable {
+    private let stored = Mutex<UpstreamCertificateVerifier.Failure?>(nil)
+    func record(_ failure: UpstreamCertificateVerifier.Failure) { stored.withLock { $0 = failure } }
+    var failure: UpstreamCertificateVerifier.Failure? { stored.withLock { $0 } }
+}
+
+/// Completes when the TLS handshake succeeds or fails, then removes itself.
+final class HandshakeCompletionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    private var promise: EventLoopPromise<Void>?
+
+    var completed: EventLoopFuture<Void> {
+        promise!.futureResult
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        promise = context.eventLoop.makePromise()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            promise?.succeed(())
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise?.fail(error)
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise?.fail(ChannelError.eof)
+        context.fireChannelInactive()
+    }
+}

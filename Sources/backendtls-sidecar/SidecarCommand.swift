@@ -1,0 +1,102 @@
+import ArgumentParser
+import BackendTLS
+import BackendTLSCommandLine
+import BackendTLSServerSupport
+import BackendTLSSidecar
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// `backendtls-sidecar`: originates TLS to backends with exactly the settings BackendTLSPolicies resolve to.
+@main
+struct SidecarCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backendtls-sidecar",
+        abstract: "Proxy that enforces the resolved BackendTLSPolicy on connections to backends.")
+
+    enum LogLevel: String, ExpressibleByArgument {
+        case trace, debug, info, notice, warning, error, critical
+    }
+
+    @Option(help: "HTTP mode address (apps send plain HTTP here, or use it as HTTP_PROXY); \"none\" disables it.")
+    var listen = "127.0.0.1:15001"
+
+    @Option(name: .customLong("route"), help: "TCP mode: LISTEN=SERVICE.NAMESPACE:PORT, repeatable.")
+    var routes: [String] = []
+
+    @Option(help: "Namespace of Services named without one (default: the pod's, else \"default\").")
+    var namespace: String?
+
+    @Option(
+        name: .customLong("config-dir"),
+        help: "Directory of manifests (policies, ConfigMaps, Secrets, Services); reloaded on change.")
+    var configDirectory: String
+
+    @Flag(
+        name: .customLong("require-policy"),
+        help: "Refuse (502) traffic to Services no policy covers instead of plaintext.")
+    var requirePolicy = false
+
+    @Option(name: .customLong("metrics-listen"), help: "Plain-HTTP address for /metrics, /healthz and /readyz.")
+    var metricsListen = "127.0.0.1:15090"
+
+    @Option(name: .customLong("connect-timeout"), help: "Seconds to establish an upstream TCP connection.")
+    var connectTimeout = 5.0
+
+    @Option(name: .customLong("handshake-timeout"), help: "Seconds for the upstream TLS handshake.")
+    var handshakeTimeout = 5.0
+
+    @OptionGroup var validation: ValidationOptions
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: LogLevel = .info
+
+    static let serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+    func validate() throws {
+        if listen != "none", ListenAddress(parsing: listen) == nil {
+            throw ValidationError("--listen \(listen.debugDescription) is not HOST:PORT")
+        }
+        guard ListenAddress(parsing: metricsListen) != nil else {
+            throw ValidationError("--metrics-listen \(metricsListen.debugDescription) is not HOST:PORT")
+        }
+        for route in routes where SidecarConfiguration.Route(parsing: route, defaultNamespace: "default") == nil {
+            throw ValidationError("--route \(route.debugDescription) is not LISTEN=SERVICE.NAMESPACE:PORT")
+        }
+        guard connectTimeout > 0, handshakeTimeout > 0 else { throw ValidationError("timeouts must be positive") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel.rawValue) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "backendtls-sidecar")
+        let namespace =
+            self.namespace
+            ?? (try? String(contentsOfFile: Self.serviceAccountNamespaceFile, encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines)
+            ?? "default"
+        let configuration = SidecarConfiguration(
+            httpListen: listen == "none" ? nil : ListenAddress(parsing: listen),
+            routes: routes.compactMap { SidecarConfiguration.Route(parsing: $0, defaultNamespace: namespace) },
+            namespace: namespace,
+            configDirectory: configDirectory,
+            requirePolicy: requirePolicy,
+            metricsListen: ListenAddress(parsing: metricsListen)!,
+            timeouts: .init(
+                connect: .milliseconds(Int64(connectTimeout * 1000)),
+                handshake: .milliseconds(Int64(handshakeTimeout * 1000))),
+            validation: validation.configuration())
+        let application = SidecarApplication(configuration: configuration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: application.services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
