@@ -1,7 +1,7 @@
 # backendtls — the two commands a new machine needs are `make run` and `make test`.
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := openssl curl
+APT_PACKAGES := openssl curl nginx
 BIN := .build/debug
 FUZZ_SECONDS ?= 60
 
@@ -10,6 +10,7 @@ FUZZ_SECONDS ?= 60
 build:
 	$(SWIFT) build --product backendtls
 	$(SWIFT) build --product backendtls-webhook
+	$(SWIFT) build --product backendtls-sidecar
 
 ## Install the Debian packages the tests use, only when one is missing.
 deps:
@@ -38,6 +39,7 @@ run: deps build
 release:
 	$(SWIFT) build -c release --product backendtls
 	$(SWIFT) build -c release --product backendtls-webhook
+	$(SWIFT) build -c release --product backendtls-sidecar
 
 ## libFuzzer over the decoders (AdmissionReview JSON, YAML manifests, PEM, CA inspection).
 fuzz:
@@ -48,6 +50,7 @@ fuzz:
 bench:
 	bench/lint.sh
 	bench/webhook.sh
+	bench/sidecar.sh
 
 format:
 	$(SWIFT) format format -i -r Sources Tests
