@@ -130,7 +130,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                             ProxyFailure.connect($0, policy: settings?.policy)
                         }
                         ?? ProxyFailure(status: 502, reason: "connect_failed", policy: nil, message: "\(error)")
-                    refuse(failure, keepAlive: keepAlive, context: context)
+                    let ended = buffered.contains { part in
+                        if case .end = part { return true }
+                        return false
+                    }
+                    refuse(failure, keepAlive: keepAlive, requestEnded: ended, context: context)
                 }
                 context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
             }
@@ -182,7 +186,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             head.headers.remove(name: "connection")
             head.headers.remove(name: "keep-alive")
             if !keepAlive { head.headers.add(name: "connection", value: "close") }
-            if !upstreamKeepAlive { pooledAfterResponse = false } else { pooledAfterResponse = true }
+            pooledAfterResponse = upstreamKeepAlive
             environment.metrics.requests(code: Int(head.status.code)).increment()
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: head.status, headers: head.headers))),
@@ -241,7 +245,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     // MARK: Refusals
 
-    private func refuse(_ failure: ProxyFailure, keepAlive: Bool, context: ChannelHandlerContext) {
+    /// - Parameter requestEnded: the request's end already arrived (refusals after an async connect), so the
+    ///   connection must not wait for it.
+    private func refuse(
+        _ failure: ProxyFailure, keepAlive: Bool, requestEnded: Bool = false, context: ChannelHandlerContext
+    ) {
         environment.logger.warning(
             "refused",
             metadata: [
@@ -259,7 +267,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+        if requestEnded {
+            state = .idle
+            if !keepAlive { written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+        }
     }
 }
 
