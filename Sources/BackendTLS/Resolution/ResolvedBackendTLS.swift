@@ -14,6 +14,24 @@ public struct ResolvedBackendTLS: Sendable, Hashable {
         case system
         /// Trust anchors from the referenced bundles, DER-encoded, with the SHA-256 of the set.
         case certificates(der: [[UInt8]], fingerprint: String)
+
+        /// Hashes the fingerprint, not the certificates: settings key caches and pools on hot paths, and the
+        /// fingerprint already identifies the DER set (equality still compares the certificates).
+        public func hash(into hasher: inout Hasher) {
+            switch self {
+            case .system: hasher.combine(0)
+            case .certificates(_, let fingerprint): hasher.combine(fingerprint)
+            }
+        }
+
+        public static func == (lhs: Trust, rhs: Trust) -> Bool {
+            switch (lhs, rhs) {
+            case (.system, .system): true
+            case (.certificates(let left, let leftPrint), .certificates(let right, let rightPrint)):
+                leftPrint == rightPrint && left == right
+            default: false
+            }
+        }
     }
 
     /// What the backend's certificate must prove (GEP-1897).

@@ -110,7 +110,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
         environment.connector.connect(host: host, port: target.port, tls: settings, use: .http, on: context.eventLoop)
             .flatMap { channel in
-                channel.pipeline.addHTTPClientHandlers().map { channel }
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(UpstreamResponseRelay())
+                    return channel
+                }
             }
             .assumeIsolated()
             .whenComplete { [self] result in
@@ -140,10 +144,14 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             }
     }
 
+    /// Points the connection's relay (installed once per upstream connection) at this downstream.
     private func attach(_ upstream: any Channel, key: UpstreamConnectionPool.Key, keepAlive: Bool) {
         state = .forwarding(upstream: upstream, key: key, keepAlive: keepAlive, responseStarted: false)
-        let relay = UpstreamResponseRelay(proxy: self, eventLoop: upstream.eventLoop)
-        try? upstream.pipeline.syncOperations.addHandler(relay)
+        if let relay = try? upstream.pipeline.syncOperations.handler(type: UpstreamResponseRelay.self) {
+            relay.proxy = self
+        } else {
+            upstream.close(promise: nil)
+        }
     }
 
     private func forward(_ part: HTTPClientRequestPart, context: ChannelHandlerContext) {
@@ -196,9 +204,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             if !context.channel.isWritable { upstream.setOption(.autoRead, value: false).whenComplete { _ in } }
         case .end(let trailers):
             state = .idle
-            upstream.pipeline.handler(type: UpstreamResponseRelay.self).assumeIsolated().whenSuccess { relay in
-                upstream.pipeline.syncOperations.removeHandler(relay, promise: nil)
-            }
+            (try? upstream.pipeline.syncOperations.handler(type: UpstreamResponseRelay.self))?.proxy = nil
             if pooledAfterResponse { pool.checkin(upstream, key: key) } else { upstream.close(promise: nil) }
             let written = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
@@ -279,13 +285,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 /// Forwards upstream response parts to the proxy handler of the downstream connection that owns it.
 final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
-    private weak var proxy: HTTPProxyHandler?
-    private let downstreamLoop: any EventLoop
-
-    init(proxy: HTTPProxyHandler, eventLoop: any EventLoop) {
-        self.proxy = proxy
-        self.downstreamLoop = eventLoop
-    }
+    /// The downstream connection this upstream currently serves; `nil` while pooled.
+    weak var proxy: HTTPProxyHandler?
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         proxy?.upstreamResponse(unwrapInboundIn(data), from: context.channel)

@@ -19,6 +19,9 @@ final class UpstreamConnectionPool {
     }
 
     private var idle: [Key: [Idle]] = [:]
+    /// Channels whose close callback is registered: once per connection, not per check-in (a connection
+    /// serves many requests; a callback per check-in grew memory with every request).
+    private var watched: Set<ObjectIdentifier> = []
     private let maximumPerKey: Int
     private let idleTimeout: TimeAmount
 
@@ -43,7 +46,13 @@ final class UpstreamConnectionPool {
         }
         let expiry = channel.eventLoop.scheduleTask(in: idleTimeout) { channel.close(promise: nil) }
         idle[key, default: []].append(Idle(channel: channel, expiry: expiry))
-        channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in self?.forget(channel, key: key) }
+        let identifier = ObjectIdentifier(channel)
+        if watched.insert(identifier).inserted {
+            channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in
+                self?.watched.remove(identifier)
+                self?.forget(channel, key: key)
+            }
+        }
     }
 
     private func forget(_ channel: any Channel, key: Key) {

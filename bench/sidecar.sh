@@ -1,0 +1,464 @@
+#!/usr/bin/env bash
+# Sidecar throughput, latency and memory, side by side with nginx, HAProxy and stunnel in the same run.
+#   bench/sidecar.sh           (builds the release sidecar unless BIN is set; DURATION=15s by default)
+# One nginx TLS backend (tiny fixed response, keep-alive) serves every run. Runs, one after another, each
+# `wrk -t2 -c16 -d$DURATION --latency` after a short warm-up:
+#   1 direct to the backend over TLS (the ceiling)   2 sidecar HTTP mode   3 nginx as proxy   4 HAProxy
+#   5 sidecar TCP mode                                6 stunnel client mode
+# Every proxy verifies the chain against the bench CA and the name backend.default.svc, and sends it as SNI.
+# Memory: VmRSS of the proxy process (nginx: master + workers), idle after one request and the maximum of
+# samples taken every 0.5 s under load; CPU us/req is the proxy's user + system time per request (useful when
+# the machine is shared and req/s is noisy). Ratios > 1 mean we are faster. Loopback only; everything started
+# here is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+DURATION=${DURATION:-15s}
+WARMUP=${WARMUP:-2s}
+WRK_ARGS=(-t2 -c16 --latency)
+NAME=backend.default.svc
+
+# --- tools -----------------------------------------------------------------------------------------
+missing=()
+command -v nginx >/dev/null || missing+=(nginx)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v haproxy >/dev/null || missing+=(haproxy)
+command -v stunnel4 >/dev/null || command -v stunnel >/dev/null || missing+=(stunnel4)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+STUNNEL=$(command -v stunnel4 || command -v stunnel)
+NGINX=$(command -v nginx)
+
+if [ -z "${BIN:-}" ]; then
+    swift build -c release --scratch-path .build-release --product backendtls-sidecar >/dev/null
+    BIN=$ROOT/.build-release/release/backendtls-sidecar
+fi
+[ -x "$BIN" ] || { echo "sidecar binary $BIN not found" >&2; exit 1; }
+
+# --- bookkeeping -----------------------------------------------------------------------------------
+WORK=$(mktemp -d /tmp/backendtls-sidecar-bench.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() { echo "sidecar bench: FAILED: $*" >&2; exit 1; }
+
+stop() {  # pid
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+free_ports() {  # count -> ports, one per line
+    python3 - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s); print(s.getsockname()[1])
+PY
+}
+read -r BACKEND_PORT SIDECAR_PORT METRICS_PORT ROUTE_PORT NGINX_PORT HAPROXY_PORT STUNNEL_PORT \
+    <<<"$(free_ports 7 | tr '\n' ' ')"
+
+wait_port() {  # port pid what
+    local i
+    for i in $(seq 100); do
+        kill -0 "$2" 2>/dev/null || die "$3 exited during start-up (log: $(tail -5 "$WORK/$3.log" 2>/dev/null))"
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "$3 is not listening on 127.0.0.1:$1 after 10 s"
+}
+
+# --- PKI: a CA and a server certificate for backend.default.svc ------------------------------------
+cat >"$WORK/openssl.cnf" <<EOF
+[ req ]
+distinguished_name = dn
+prompt = no
+[ dn ]
+CN = unused
+[ ca ]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[ server ]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = DNS:$NAME
+EOF
+(
+    cd "$WORK"
+    export OPENSSL_CONF="$WORK/openssl.cnf"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -days 30 \
+        -subj "/CN=backendtls bench CA" -extensions ca
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
+        -subj "/CN=$NAME"
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -out server.crt \
+        -extfile openssl.cnf -extensions server
+) >"$WORK/openssl.log" 2>&1 || { cat "$WORK/openssl.log" >&2; die "openssl"; }
+
+# --- backend: nginx, TLS, tiny fixed response; reports the SNI it saw ------------------------------
+nginx_common() {  # prefix
+    mkdir -p "$1/logs"
+    cat <<EOF
+worker_processes auto;
+daemon off;
+master_process on;
+pid $1/nginx.pid;
+error_log $1/logs/error.log warn;
+events { worker_connections 4096; }
+EOF
+}
+http_common() {  # prefix
+    cat <<EOF
+    access_log off;
+    keepalive_requests 100000000;
+    keepalive_timeout 75s;
+    client_body_temp_path $1/body;
+    proxy_temp_path $1/proxy;
+    fastcgi_temp_path $1/fastcgi;
+    uwsgi_temp_path $1/uwsgi;
+    scgi_temp_path $1/scgi;
+EOF
+}
+{
+    nginx_common "$WORK/backend"
+    echo "http {"
+    http_common "$WORK/backend"
+    cat <<EOF
+    server {
+        listen 127.0.0.1:$BACKEND_PORT ssl;
+        ssl_certificate $WORK/server.crt;
+        ssl_certificate_key $WORK/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location / {
+            default_type text/plain;
+            add_header X-Backend-SNI "\$ssl_server_name" always;
+            return 200 "ok\n";
+        }
+    }
+}
+EOF
+} >"$WORK/backend.conf"
+"$NGINX" -p "$WORK/backend" -e "$WORK/backend/logs/error.log" -c "$WORK/backend.conf" >"$WORK/backend.log" 2>&1 &
+BACKEND_PID=$!
+PIDS+=("$BACKEND_PID")
+wait_port "$BACKEND_PORT" "$BACKEND_PID" backend
+
+# --- measurement helpers ---------------------------------------------------------------------------
+rss_kib() {  # pids... -> summed VmRSS in KiB (nginx: master + workers)
+    local total=0 pid kb
+    for pid in "$@"; do
+        kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+        total=$((total + ${kb:-0}))
+    done
+    echo "$total"
+}
+cpu_ticks() {  # pids... -> summed user + system CPU time in clock ticks (all threads)
+    local total=0 pid t
+    for pid in "$@"; do
+        t=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}' || true)
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
+}
+proc_tree() {  # pid -> pid and its children
+    echo "$1"
+    pgrep -P "$1" 2>/dev/null || true
+}
+
+# verify URL [curl args...]: one request must come back 200 with our body, and the backend must have seen
+# the SNI backend.default.svc — i.e. the bytes did cross TLS set up with the policy's settings.
+verify() {
+    local what=$1 url=$2
+    shift 2
+    local code sni body
+    code=$(curl -sS -o "$WORK/verify.body" -D "$WORK/verify.headers" -w '%{http_code}' --max-time 10 "$@" "$url") \
+        || die "$what: curl $url failed"
+    body=$(cat "$WORK/verify.body")
+    sni=$(tr -d '\r' <"$WORK/verify.headers" | awk -F': ' 'tolower($1) == "x-backend-sni" {print $2}')
+    if [ "$code" != 200 ] || [ "$body" != ok ] || [ "$sni" != "$NAME" ]; then
+        echo "--- $what: HTTP $code, SNI seen by the backend: '${sni}'" >&2
+        cat "$WORK/verify.headers" "$WORK/verify.body" >&2
+        die "$what does not return 200 through TLS to $NAME"
+    fi
+}
+
+declare -A LABEL REQS RPS P50 P99 IDLE PEAK ERRS CPU
+ORDER=()
+
+# measure KEY LABEL URL "PIDS-FUNCTION-OR-EMPTY" [wrk -H args...]
+measure() {
+    local key=$1 label=$2 url=$3 pidfn=$4
+    shift 4
+    local sampler= cpu_before=0
+    ORDER+=("$key")
+    LABEL[$key]=$label
+    if [ -n "$pidfn" ]; then
+        sleep 1
+        IDLE[$key]=$(rss_kib $($pidfn))
+    fi
+    wrk "${WRK_ARGS[@]}" -d"$WARMUP" "$@" "$url" >/dev/null
+    if [ -n "$pidfn" ]; then
+        echo 0 >"$WORK/peak.$key"
+        (
+            peak=0
+            while :; do
+                now=$(rss_kib $($pidfn))
+                [ "$now" -gt "$peak" ] && peak=$now && echo "$peak" >"$WORK/peak.$key"
+                sleep 0.5
+            done
+        ) &
+        sampler=$!
+        PIDS+=("$sampler")
+        cpu_before=$(cpu_ticks $($pidfn))
+    fi
+    wrk "${WRK_ARGS[@]}" -d"$DURATION" "$@" "$url" >"$WORK/wrk.$key" 2>&1 || die "$label: wrk failed: $(cat "$WORK/wrk.$key")"
+    if [ -n "$sampler" ]; then
+        CPU[$key]=$(($(cpu_ticks $($pidfn)) - cpu_before))
+        stop "$sampler"
+        PEAK[$key]=$(cat "$WORK/peak.$key")
+    fi
+    RPS[$key]=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk.$key")
+    P50[$key]=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.$key")
+    P99[$key]=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.$key")
+    REQS[$key]=$(awk '/requests in/ {print $1}' "$WORK/wrk.$key")
+    ERRS[$key]=$(awk '/Non-2xx|Socket errors/ {sub(/^ +/, ""); printf "%s; ", $0}' "$WORK/wrk.$key")
+    [ -n "${RPS[$key]}" ] || die "$label: no wrk result: $(cat "$WORK/wrk.$key")"
+    echo "  measured $label: ${RPS[$key]} req/s" >&2
+}
+
+# --- sidecar configuration ------------------------------------------------------------------------
+mkdir -p "$WORK/config"
+cat >"$WORK/config/service.yaml" <<EOF
+apiVersion: v1
+kind: Service
+metadata:
+  name: backend
+  namespace: default
+spec:
+  clusterIP: 127.0.0.1
+  ports:
+    - name: https
+      port: $BACKEND_PORT
+EOF
+{
+    cat <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: backend-ca
+  namespace: default
+data:
+  ca.crt: |
+EOF
+    sed 's/^/    /' "$WORK/ca.crt"
+} >"$WORK/config/ca.yaml"
+cat >"$WORK/config/policy.yaml" <<EOF
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata:
+  name: backend
+  namespace: default
+spec:
+  targetRefs:
+    - group: ""
+      kind: Service
+      name: backend
+  validation:
+    caCertificateRefs:
+      - group: ""
+        kind: ConfigMap
+        name: backend-ca
+    hostname: $NAME
+EOF
+
+SIDECAR_PID=
+sidecar_pids() { echo "$SIDECAR_PID"; }
+start_sidecar() {
+    "$BIN" --config-dir "$WORK/config" --listen "127.0.0.1:$SIDECAR_PORT" --metrics-listen "127.0.0.1:$METRICS_PORT" \
+        --route "127.0.0.1:$ROUTE_PORT=backend.default:$BACKEND_PORT" --log-level warning >"$WORK/sidecar.log" 2>&1 &
+    SIDECAR_PID=$!
+    PIDS+=("$SIDECAR_PID")
+    wait_port "$METRICS_PORT" "$SIDECAR_PID" sidecar
+    local i
+    for i in $(seq 100); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/readyz")" = 200 ] && return 0
+        sleep 0.1
+    done
+    die "sidecar not ready after 10 s: $(tail -5 "$WORK/sidecar.log")"
+}
+
+echo "backend nginx on 127.0.0.1:$BACKEND_PORT; $(nproc) CPUs; wrk ${WRK_ARGS[*]} -d$DURATION (after ${WARMUP} warm-up)" >&2
+
+# 1. direct to the backend over TLS: the ceiling
+verify direct "https://$NAME:$BACKEND_PORT/" --cacert "$WORK/ca.crt" --resolve "$NAME:$BACKEND_PORT:127.0.0.1"
+measure direct "direct TLS (ceiling)" "https://127.0.0.1:$BACKEND_PORT/" ""
+
+# 2. sidecar, HTTP mode
+start_sidecar
+verify "sidecar HTTP" "http://127.0.0.1:$SIDECAR_PORT/" -H "Host: backend:$BACKEND_PORT"
+measure sidecar_http "sidecar HTTP mode" "http://127.0.0.1:$SIDECAR_PORT/" sidecar_pids -H "Host: backend:$BACKEND_PORT"
+stop "$SIDECAR_PID"
+
+# 3. nginx as a TLS-originating proxy
+{
+    nginx_common "$WORK/nginx"
+    echo "http {"
+    http_common "$WORK/nginx"
+    cat <<EOF
+    upstream backend_upstream {
+        server 127.0.0.1:$BACKEND_PORT;
+        keepalive 32;
+    }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        location / {
+            proxy_pass https://backend_upstream;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate $WORK/ca.crt;
+            proxy_ssl_name $NAME;
+            proxy_ssl_server_name on;
+            proxy_ssl_verify_depth 2;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+} >"$WORK/nginx.conf"
+"$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" -c "$WORK/nginx.conf" >"$WORK/nginx.log" 2>&1 &
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
+wait_port "$NGINX_PORT" "$NGINX_PID" nginx
+nginx_pids() { proc_tree "$NGINX_PID"; }
+verify "nginx proxy" "http://127.0.0.1:$NGINX_PORT/"
+measure nginx "nginx proxy" "http://127.0.0.1:$NGINX_PORT/" nginx_pids
+stop "$NGINX_PID"
+
+# 4. HAProxy
+cat >"$WORK/haproxy.cfg" <<EOF
+global
+    maxconn 4096
+defaults
+    mode http
+    option http-keep-alive
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-keep-alive 60s
+frontend fe
+    bind 127.0.0.1:$HAPROXY_PORT
+    default_backend be
+backend be
+    server s1 127.0.0.1:$BACKEND_PORT ssl verify required ca-file $WORK/ca.crt sni str($NAME) verifyhost $NAME
+EOF
+haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+HAPROXY_PID=$!
+PIDS+=("$HAPROXY_PID")
+wait_port "$HAPROXY_PORT" "$HAPROXY_PID" haproxy
+haproxy_pids() { echo "$HAPROXY_PID"; }
+verify "HAProxy" "http://127.0.0.1:$HAPROXY_PORT/"
+measure haproxy "HAProxy $(haproxy -v | awk 'NR == 1 {sub(/-.*/, "", $3); print $3}')" "http://127.0.0.1:$HAPROXY_PORT/" haproxy_pids
+stop "$HAPROXY_PID"
+
+# 5. sidecar, TCP mode
+start_sidecar
+verify "sidecar TCP" "http://127.0.0.1:$ROUTE_PORT/"
+measure sidecar_tcp "sidecar TCP mode" "http://127.0.0.1:$ROUTE_PORT/" sidecar_pids
+stop "$SIDECAR_PID"
+
+# 6. stunnel, client mode
+cat >"$WORK/stunnel.conf" <<EOF
+foreground = yes
+pid =
+debug = 3
+[backend]
+client = yes
+accept = 127.0.0.1:$STUNNEL_PORT
+connect = 127.0.0.1:$BACKEND_PORT
+verifyChain = yes
+CAfile = $WORK/ca.crt
+checkHost = $NAME
+sni = $NAME
+EOF
+"$STUNNEL" "$WORK/stunnel.conf" >"$WORK/stunnel.log" 2>&1 &
+STUNNEL_PID=$!
+PIDS+=("$STUNNEL_PID")
+wait_port "$STUNNEL_PORT" "$STUNNEL_PID" stunnel
+stunnel_pids() { echo "$STUNNEL_PID"; }
+verify "stunnel" "http://127.0.0.1:$STUNNEL_PORT/"
+measure stunnel "stunnel $("$STUNNEL" -version 2>&1 | awk '/^stunnel/ {print $2; exit}')" "http://127.0.0.1:$STUNNEL_PORT/" stunnel_pids
+stop "$STUNNEL_PID"
+
+# --- report ----------------------------------------------------------------------------------------
+SIZE=$(stat -c %s "$BIN")
+strip -o "$WORK/sidecar.stripped" "$BIN"
+STRIPPED=$(stat -c %s "$WORK/sidecar.stripped")
+
+{
+    for key in "${ORDER[@]}"; do
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" "${RPS[$key]}" "${P50[$key]}" \
+            "${P99[$key]}" "${IDLE[$key]:--}" "${PEAK[$key]:--}" "${CPU[$key]:--}" "${REQS[$key]}" "${ERRS[$key]:-}"
+    done
+} >"$WORK/results.tsv"
+
+python3 - "$WORK/results.tsv" "$SIZE" "$STRIPPED" "$DURATION" "$(nproc)" "$(getconf CLK_TCK)" <<'PY'
+import sys
+rows, size, stripped, duration, cpus = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+tick_us = 1e6 / int(sys.argv[6])
+
+def ms(text):
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    return float(text)
+
+r = {}
+for line in open(rows):
+    key, label, rps, p50, p99, idle, peak, cpu, reqs, errs = line.rstrip("\n").split("\t")
+    r[key] = dict(label=label, rps=float(rps), p50=ms(p50), p99=ms(p99),
+                  idle=None if idle == "-" else int(idle) / 1024, peak=None if peak == "-" else int(peak) / 1024,
+                  cpu=None if cpu == "-" else int(cpu) * tick_us / int(reqs), errs=errs.strip("; "))
+
+print(f"sidecar bench: one nginx TLS backend, wrk -t2 -c16 -d{duration} --latency, keep-alive, {cpus} CPUs, loopback")
+print(f"{'path':<22} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'RSS idle':>9} {'RSS load':>9} {'CPU us/req':>10}")
+for key, v in r.items():
+    mem = lambda x: "-" if x is None else f"{x:.1f} MiB"
+    cpu = "-" if v["cpu"] is None else f"{v['cpu']:.1f}"
+    print(f"{v['label']:<22} {v['rps']:>10,.0f} {v['p50']:>8.2f} {v['p99']:>8.2f} {mem(v['idle']):>9} {mem(v['peak']):>9} {cpu:>10}")
+    if v["errs"]:
+        print(f"   !! {v['label']}: {v['errs']}")
+
+h, t, n, ha, st = r["sidecar_http"], r["sidecar_tcp"], r["nginx"], r["haproxy"], r["stunnel"]
+print("ratios (> 1: we are faster / lower latency):")
+print(f"  HTTP mode vs nginx    req/s {h['rps'] / n['rps']:.2f}x   p99 {n['p99'] / h['p99']:.2f}x")
+print(f"  HTTP mode vs HAProxy  req/s {h['rps'] / ha['rps']:.2f}x   p99 {ha['p99'] / h['p99']:.2f}x")
+print(f"  TCP mode vs stunnel   req/s {t['rps'] / st['rps']:.2f}x   p99 {st['p99'] / t['p99']:.2f}x")
+print(f"  HTTP mode vs direct   req/s {h['rps'] / r['direct']['rps']:.2f}x of the ceiling")
+
+ok = lambda c: "met" if c else "NOT met"
+print("goals:")
+print(f"  HTTP >= 1.2x nginx req/s ({h['rps'] / n['rps']:.2f}x): {ok(h['rps'] >= 1.2 * n['rps'])}")
+print(f"  HTTP >= HAProxy req/s ({h['rps'] / ha['rps']:.2f}x): {ok(h['rps'] >= ha['rps'])}")
+print(f"  HTTP p99 <= nginx p99 ({h['p99']:.2f} vs {n['p99']:.2f} ms): {ok(h['p99'] <= n['p99'])}")
+print(f"  TCP >= 0.9x stunnel req/s ({t['rps'] / st['rps']:.2f}x): {ok(t['rps'] >= 0.9 * st['rps'])}")
+idle = max(h["idle"], t["idle"]); peak = max(h["peak"], t["peak"])
+print(f"  sidecar RSS idle <= 15 MiB ({idle:.1f} MiB): {ok(idle <= 15)}")
+print(f"  sidecar RSS under load <= 30 MiB ({peak:.1f} MiB): {ok(peak <= 30)}")
+print(f"release binary: {size:,} bytes, stripped {stripped:,} bytes ({stripped / 2**20:.1f} MiB)")
+PY
