@@ -12,7 +12,14 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         guard let colon = text.lastIndex(of: ":") else { return nil }
         var host = String(text[..<colon])
         guard let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else { return nil }
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.hasPrefix("[") || host.hasSuffix("]") {
+            // An IPv6 host must be bracketed, both sides, with a colon inside.
+            guard host.hasPrefix("["), host.hasSuffix("]"), host.count > 2 else { return nil }
+            host = String(host.dropFirst().dropLast())
+            guard host.contains(":"), !host.contains("["), !host.contains("]") else { return nil }
+        } else if host.contains(":") {
+            return nil
+        }
         self.init(host: host.isEmpty ? "0.0.0.0" : host, port: port)
     }
 

@@ -52,14 +52,43 @@ extension BackendTLSPolicy {
 /// 10,000 policies linear instead of quadratic.
 public struct PolicyIndex: Sendable {
     private var byTarget: [PolicyTargetKey: [BackendTLSPolicy]] = [:]
+    /// `namespace/name` → the keys the policy is filed under, for incremental updates.
+    private var keysByPolicy: [String: Set<PolicyTargetKey>] = [:]
 
     public init(policies: [BackendTLSPolicy]) {
         for policy in policies {
-            for key in Set(policy.targetKeys.compactMap { $0 }) {
+            let keys = Set(policy.targetKeys.compactMap { $0 })
+            for key in keys {
                 byTarget[key, default: []].append(policy)
             }
+            keysByPolicy["\(policy.metadata.namespace)/\(policy.metadata.name)"] = keys
         }
         for key in byTarget.keys { byTarget[key]?.sort(by: Self.precedes) }
+    }
+
+    /// Adds or replaces (by namespace and name) one policy, touching only its targets: a store that learns
+    /// one object per admission request must not rebuild the whole index each time.
+    public mutating func insert(_ policy: BackendTLSPolicy) {
+        let id = "\(policy.metadata.namespace)/\(policy.metadata.name)"
+        remove(namespace: policy.metadata.namespace, name: policy.metadata.name)
+        let keys = Set(policy.targetKeys.compactMap { $0 })
+        for key in keys {
+            var list = byTarget[key, default: []]
+            let position = list.firstIndex { Self.precedes(policy, $0) } ?? list.endIndex
+            list.insert(policy, at: position)
+            byTarget[key] = list
+        }
+        keysByPolicy[id] = keys
+    }
+
+    public mutating func remove(namespace: String, name: String) {
+        guard let keys = keysByPolicy.removeValue(forKey: "\(namespace)/\(name)") else { return }
+        for key in keys {
+            let remaining = (byTarget[key] ?? []).filter {
+                $0.metadata.namespace != namespace || $0.metadata.name != name
+            }
+            byTarget[key] = remaining.isEmpty ? nil : remaining
+        }
     }
 
     /// Every target that some policy attaches to.

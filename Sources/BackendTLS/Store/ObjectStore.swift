@@ -107,6 +107,10 @@ public struct StoreSnapshot: ObjectStore, Sendable {
         services[Self.key(namespace, name)] = nil
     }
 
+    public func policy(namespace: String, name: String) -> BackendTLSPolicy? {
+        policiesByNamespace[namespace]?[name]
+    }
+
     /// Sorted by name, so every caller sees one order.
     public func policies(inNamespace namespace: String) -> [BackendTLSPolicy] {
         guard let byName = policiesByNamespace[namespace] else { return [] }

@@ -55,7 +55,8 @@ public final class ConfigDirectorySource: ServiceLifecycle.Service, Sendable {
 
     public func run() async throws {
         reload(reason: "start")
-        try await cancelWhenGracefulShutdown {
+        // Shutdown cancels the sleep; that is the normal way out, not an error.
+        try? await cancelWhenGracefulShutdown {
             var signature = Self.signature(of: self.directory)
             while !Task.isCancelled {
                 try await Task.sleep(for: self.pollInterval)

@@ -37,6 +37,7 @@ extension AdmissionHTTPHandler {
             headerBytes: Int,
             keepAlive: Bool
         ) -> Action {
+            if case .discarding = state { return .none }
             guard case .idle = state else { return refuse(400, "a new request started before the previous one ended") }
             if headerBytes > maximumHeaderBytes {
                 return refuse(431, "request headers are \(headerBytes) bytes; the limit is \(maximumHeaderBytes)")

@@ -36,19 +36,21 @@ public final class MemoryObjectStore: WebhookStore {
         let namespace = request.namespace
         switch (request.kind.kind, request.operation) {
         case ("BackendTLSPolicy", .create), ("BackendTLSPolicy", .update):
-            guard var object = request.object else { return }
-            // The API server stamps creationTimestamp after admission; precedence needs it, so keep the first one.
-            let existing = snapshot().store.policies(inNamespace: namespace).first { $0.metadata.name == request.name }
-            object = Self.stamped(object, namespace: namespace, created: existing?.metadata.creationTimestamp ?? now)
-            guard let policy = try? BackendTLSPolicy(json: object) else { return }
+            guard let object = request.object else { return }
             state.withLock { state in
+                // The API server stamps creationTimestamp after admission; precedence needs it, so keep the first.
+                let existing = state.store.policy(namespace: namespace, name: request.name)
+                let stamped = Self.stamped(
+                    object, namespace: namespace, created: existing?.metadata.creationTimestamp ?? now)
+                // Re-admitting an unchanged policy (retries, no-op applies) changes nothing.
+                guard existing?.raw != stamped, let policy = try? BackendTLSPolicy(json: stamped) else { return }
                 state.store.insert(policy)
-                state.index = PolicyIndex(policies: state.store.allPolicies)
+                state.index.insert(policy)
             }
         case ("BackendTLSPolicy", .delete):
             state.withLock { state in
                 state.store.removePolicy(namespace: namespace, name: request.name)
-                state.index = PolicyIndex(policies: state.store.allPolicies)
+                state.index.remove(namespace: namespace, name: request.name)
             }
         case ("ConfigMap", .delete):
             state.withLock { $0.store.removeConfigMap(namespace: namespace, name: request.name) }

@@ -61,7 +61,8 @@ public final class ServingCertificateReloader: Service, Sendable {
         }
         defer { watcher?.close(promise: nil) }
         // Poll too: events can be missed (overflow, watched directory replaced), and polling is cheap.
-        try await cancelWhenGracefulShutdown {
+        // Shutdown cancels the sleep; that is the normal way out, not an error.
+        try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await Task.sleep(for: self.pollInterval)
                 self.reload(trigger: "poll")
