@@ -200,7 +200,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: head.status, headers: head.headers))),
                 promise: nil)
         case .body(let buffer):
-            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            // Flushed when the upstream read burst ends (or at `.end`): one write syscall per response, not per part.
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             if !context.channel.isWritable { upstream.setOption(.autoRead, value: false).whenComplete { _ in } }
         case .end(let trailers):
             state = .idle
@@ -229,6 +230,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 keepAlive: keepAlive, context: context)
             state = .idle
         }
+    }
+
+    fileprivate func upstreamReadComplete(_ upstream: any Channel) {
+        guard let context, case .forwarding(let current, _, _, _) = state, current === upstream else { return }
+        context.flush()
     }
 
     fileprivate func upstreamWritabilityChanged(_ upstream: any Channel) {
@@ -290,6 +296,11 @@ final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         proxy?.upstreamResponse(unwrapInboundIn(data), from: context.channel)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        proxy?.upstreamReadComplete(context.channel)
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
