@@ -14,12 +14,16 @@ public enum ManifestParser {
         var result: [Manifest] = []
         do {
             var index = 0
-            for node in try Yams.compose_all(yaml: text) {
+            // YamlSequence records a parse error and ends the iteration instead of throwing: check it, or a
+            // broken file would read as "no objects" (and a sidecar would lose its policies).
+            var documents = try Yams.compose_all(yaml: text)
+            while let node = documents.next() {
                 index += 1
                 let value = try YAMLConversion.json(from: node)
                 if value == .null { continue }
                 result.append(contentsOf: try manifests(from: value, source: "\(source)#\(index)"))
             }
+            if let error = documents.error { throw error }
         } catch let error as ManifestError {
             throw error
         } catch {

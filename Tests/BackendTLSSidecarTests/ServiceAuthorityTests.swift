@@ -1,3 +1,4 @@
+import BackendTLSServerSupport
 import BackendTLSSidecar
 import Testing
 

@@ -35,6 +35,10 @@ public struct UpstreamCertificateVerifier: Sendable {
 
     public let settings: ResolvedBackendTLS
     private let roots: CertificateStore
+    /// Trust anchors as DER: a backend presenting exactly an anchor (a self-signed server certificate used as
+    /// its own trust anchor, CA:FALSE) is trusted as OpenSSL and the webhook do; RFC 5280 path building
+    /// alone would refuse it.
+    private let anchorDERs: Set<[UInt8]>
     private let trustDescription: String
 
     public init(settings: ResolvedBackendTLS) throws {
@@ -42,9 +46,11 @@ public struct UpstreamCertificateVerifier: Sendable {
         switch settings.trust {
         case .system:
             roots = CertificateStore.systemTrustRoots
+            anchorDERs = []
             trustDescription = "the system CA store"
         case .certificates(let ders, let fingerprint):
             roots = CertificateStore(try ders.map { try Certificate(derEncoded: $0) })
+            anchorDERs = Set(ders)
             trustDescription = "CA bundle \(fingerprint)"
         }
     }
@@ -78,16 +84,27 @@ public struct UpstreamCertificateVerifier: Sendable {
                         "the backend's certificate \(quoted(leaf.subject)) is not valid until \(RFC3339.format(leaf.notValidBefore))"
                 ))
         }
-        var verifier = Verifier(rootCertificates: roots) { RFC5280Policy(fixedExpiryValidationTime: now) }
-        let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(Array(chain.dropFirst())))
-        guard case .validCertificate = result else {
-            let top = chain.last!
+        for certificate in chain.dropFirst() where certificate.notValidAfter < now || certificate.notValidBefore > now {
+            let expired = certificate.notValidAfter < now
             return .failure(
                 Failure(
-                    reason: .unknownIssuer,
+                    reason: expired ? .expired : .notYetValid,
                     message:
-                        "the backend's chain (\(chain.count) certificate\(chain.count == 1 ? "" : "s"), issued by \(quoted(top.issuer))) does not verify against \(trustDescription)"
+                        "the backend's chain certificate \(quoted(certificate.subject)) \(expired ? "expired on \(RFC3339.format(certificate.notValidAfter))" : "is not valid until \(RFC3339.format(certificate.notValidBefore))")"
                 ))
+        }
+        if !anchorDERs.contains(ders[0]) {
+            var verifier = Verifier(rootCertificates: roots) { RFC5280Policy(fixedExpiryValidationTime: now) }
+            let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(Array(chain.dropFirst())))
+            guard case .validCertificate = result else {
+                let top = chain.last!
+                return .failure(
+                    Failure(
+                        reason: .unknownIssuer,
+                        message:
+                            "the backend's chain (\(chain.count) certificate\(chain.count == 1 ? "" : "s"), issued by \(quoted(top.issuer))) does not verify against \(trustDescription)"
+                    ))
+            }
         }
         if case .failure(let failure) = checkIdentity(leaf) { return .failure(failure) }
         if !settings.options.certificateHashes.isEmpty {

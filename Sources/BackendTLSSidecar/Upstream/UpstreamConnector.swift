@@ -79,6 +79,8 @@ public struct UpstreamConnector: Sendable {
         }
         let verdict = VerificationOutcome()
         let started = NIODeadline.now()
+        // Made here, not looked up later: a backend may close before a lookup would run.
+        let handshake = eventLoop.makePromise(of: Void.self)
         let connect = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -100,12 +102,16 @@ public struct UpstreamConnector: Sendable {
                             }
                         })
                     try channel.pipeline.syncOperations.addHandler(handler)
-                    try channel.pipeline.syncOperations.addHandler(HandshakeCompletionHandler())
+                    try channel.pipeline.syncOperations.addHandler(HandshakeCompletionHandler(promise: handshake))
                 }
             }
             .connect(host: host, port: port)
         let target = "\(host):\(port)"
+        if tls == nil {
+            handshake.succeed(())
+        }
         let connected = connect.flatMapError { error -> EventLoopFuture<any Channel> in
+            handshake.fail(error)
             let reason: ConnectFailure.Reason = "\(error)".contains("imeout") ? .connectTimeout : .connectionRefused
             return eventLoop.makeFailedFuture(
                 ConnectFailure(reason: reason, message: "cannot connect to \(target): \(error)"))
@@ -113,12 +119,10 @@ public struct UpstreamConnector: Sendable {
         guard let tls else { return connected }
         let policy = "\(tls.policy.namespacedName)"
         return connected.flatMap { channel in
-            let handshake: EventLoopFuture<Void> = channel.pipeline.handler(type: HandshakeCompletionHandler.self)
-                .flatMap { $0.completed }
             let timeout = channel.eventLoop.scheduleTask(in: handshakeTimeout) {
                 channel.close(promise: nil)
             }
-            return handshake.map { _ -> any Channel in
+            return handshake.futureResult.map { _ -> any Channel in
                 timeout.cancel()
                 metrics.handshakes(policy: policy, result: "success").increment()
                 metrics.handshakeDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
@@ -170,33 +174,34 @@ final class VerificationOutcome: Sendable {
     var failure: UpstreamCertificateVerifier.Failure? { stored.withLock { $0 } }
 }
 
-/// Completes when the TLS handshake succeeds or fails, then removes itself.
+/// Completes its promise when the TLS handshake succeeds or fails, whichever comes first.
 final class HandshakeCompletionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
-    private var promise: EventLoopPromise<Void>?
+    private let promise: EventLoopPromise<Void>
 
-    var completed: EventLoopFuture<Void> {
-        promise!.futureResult
+    init(promise: EventLoopPromise<Void>) {
+        self.promise = promise
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        promise = context.eventLoop.makePromise()
+    /// A channel torn down before it ever connected must still complete the promise.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        promise.fail(ChannelError.ioOnClosedChannel)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted = event as? TLSUserEvent {
-            promise?.succeed(())
+            promise.succeed(())
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise?.fail(error)
+        promise.fail(error)
         context.fireErrorCaught(error)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        promise?.fail(ChannelError.eof)
+        promise.fail(ChannelError.eof)
         context.fireChannelInactive()
     }
 }

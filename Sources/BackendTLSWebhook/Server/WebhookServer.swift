@@ -120,7 +120,8 @@ public final class WebhookServer: Service, Sendable {
             RequestDeadlineHandler(
                 readTimeout: limits.readTimeout.timeAmount, maximumHeaderBytes: limits.maximumHeaderBytes,
                 onRefusal: { code in service.metrics.httpErrors(code: code).increment() }))
-        try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+        try pipeline.configureHTTPServerPipeline(withErrorHandling: false)
+        try pipeline.addHandler(JSONProtocolErrorHandler { service.metrics.httpErrors(code: 400).increment() })
         try pipeline.addHandler(AdmissionHTTPHandler(service: service, limits: limits))
     }
 
@@ -130,13 +131,16 @@ public final class WebhookServer: Service, Sendable {
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: limits.maximumConcurrentStreams),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: limits.maximumHeaderBytes),
+            // HPACK decodes with its 16 KiB default until the client acknowledges our settings, which a first
+            // request may not wait for; advertising more would invite header blocks that fail that request.
+            HTTP2Setting(parameter: .maxHeaderListSize, value: min(limits.maximumHeaderBytes, 16 << 10)),
         ]
         var stream = NIOHTTP2Handler.StreamConfiguration()
         // Rapid-reset (CVE-2023-44487) protection: bound the rate of RST_STREAM frames a peer may send.
         stream.streamResetFrameRateLimit.maximumCount = 200
         stream.streamResetFrameRateLimit.windowLength = .seconds(30)
         let readTimeout = limits.readTimeout.timeAmount
+        defer { try? channel.pipeline.syncOperations.addHandler(CloseOnErrorHandler()) }
         _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: connection, streamConfiguration: stream
         ) { streamChannel in

@@ -1,0 +1,142 @@
+import BackendTLS
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+
+/// Certificates made in code around one reference time (STYLE §9), for the upstream verifier and connector.
+///
+/// P-256 keys throughout: generating them costs microseconds, so every test can have its own PKI.
+enum SidecarTestPKI {
+    /// The verifier tests' clock: 2026-06-01T00:00:00Z.
+    static let now = Date(timeIntervalSince1970: 1_780_272_000)
+
+    struct Issued: Sendable {
+        let certificate: Certificate
+        let key: Certificate.PrivateKey
+
+        var der: [UInt8] {
+            var serializer = DER.Serializer()
+            try! serializer.serialize(certificate)
+            return serializer.serializedBytes
+        }
+
+        var pem: String { try! certificate.serializeAsPEM().pemString }
+        var keyPEM: String { try! key.serializeAsPEM().pemString }
+
+        /// Lower-case hex SHA-256 of the DER, the form `backendtls.dev/verify-certificate-hash` takes.
+        var sha256: String { SHA256.hash(data: der).map { String(format: "%02x", $0) }.joined() }
+    }
+
+    /// A self-signed CA.
+    static func certificateAuthority(
+        name: String = "Sidecar Unit Root CA",
+        notBefore: Date = now.addingTimeInterval(-86_400 * 365),
+        notAfter: Date = now.addingTimeInterval(86_400 * 365 * 5)
+    ) -> Issued {
+        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        let subject = try! DistinguishedName { CommonName(name) }
+        let certificate = try! Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: key.publicKey,
+            notValidBefore: notBefore,
+            notValidAfter: notAfter,
+            issuer: subject,
+            subject: subject,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try! Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                KeyUsage(keyCertSign: true, cRLSign: true)
+            },
+            issuerPrivateKey: key
+        )
+        return Issued(certificate: certificate, key: key)
+    }
+
+    /// A certificate issued by `issuer`: a server certificate (CA:FALSE) with the given SANs, or an intermediate CA.
+    static func issue(
+        name: String,
+        by issuer: Issued,
+        isCertificateAuthority: Bool = false,
+        dnsNames: [String] = [],
+        uris: [String] = [],
+        notBefore: Date = now.addingTimeInterval(-86_400),
+        notAfter: Date = now.addingTimeInterval(86_400 * 90)
+    ) -> Issued {
+        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        let certificate = try! Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: key.publicKey,
+            notValidBefore: notBefore,
+            notValidAfter: notAfter,
+            issuer: issuer.certificate.subject,
+            subject: try! DistinguishedName { CommonName(name) },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try! Certificate.Extensions {
+                if isCertificateAuthority {
+                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                    KeyUsage(keyCertSign: true, cRLSign: true)
+                } else {
+                    Critical(BasicConstraints.notCertificateAuthority)
+                    KeyUsage(digitalSignature: true)
+                    try ExtendedKeyUsage([.serverAuth])
+                }
+                if !dnsNames.isEmpty || !uris.isEmpty {
+                    SubjectAlternativeNames(dnsNames.map { .dnsName($0) } + uris.map { .uniformResourceIdentifier($0) })
+                }
+            },
+            issuerPrivateKey: issuer.key
+        )
+        return Issued(certificate: certificate, key: key)
+    }
+
+    /// A self-signed server certificate, its own trust anchor; `isCertificateAuthority` as openssl's default makes it.
+    static func selfSignedServer(
+        name: String = "backend.example.com",
+        isCertificateAuthority: Bool = false,
+        notBefore: Date = now.addingTimeInterval(-86_400),
+        notAfter: Date = now.addingTimeInterval(86_400 * 365)
+    ) -> Issued {
+        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        let subject = try! DistinguishedName { CommonName(name) }
+        let certificate = try! Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: key.publicKey,
+            notValidBefore: notBefore,
+            notValidAfter: notAfter,
+            issuer: subject,
+            subject: subject,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try! Certificate.Extensions {
+                Critical(
+                    isCertificateAuthority
+                        ? BasicConstraints.isCertificateAuthority(maxPathLength: nil)
+                        : BasicConstraints.notCertificateAuthority)
+                SubjectAlternativeNames([.dnsName(name)])
+            },
+            issuerPrivateKey: key
+        )
+        return Issued(certificate: certificate, key: key)
+    }
+
+    static let policy = ObjectReference(kind: "BackendTLSPolicy", namespace: "default", name: "backend")
+    static let bundleFingerprint = "sha256:test-bundle"
+
+    /// Resolved settings trusting `roots` (or the system store when nil).
+    static func settings(
+        trusting roots: [Issued]?,
+        serverName: String = "backend.example.com",
+        identity: ResolvedBackendTLS.Identity? = nil,
+        options: BackendTLSOptions = BackendTLSOptions()
+    ) -> ResolvedBackendTLS {
+        ResolvedBackendTLS(
+            policy: policy,
+            serverName: serverName,
+            trust: roots.map { .certificates(der: $0.map(\.der), fingerprint: bundleFingerprint) } ?? .system,
+            identity: identity ?? .hostname(serverName),
+            options: options)
+    }
+}

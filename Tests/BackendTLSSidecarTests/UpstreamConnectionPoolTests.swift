@@ -1,0 +1,125 @@
+import BackendTLS
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import BackendTLSSidecar
+
+/// The idle-connection pool on one `EmbeddedEventLoop`: reuse only under the exact key, bounds, idle expiry.
+struct UpstreamConnectionPoolTests {
+    static let idleTimeout = TimeAmount.seconds(60)
+
+    let loop = EmbeddedEventLoop()
+
+    private func key(generation: Int = 1, settings: ResolvedBackendTLS? = nil, port: Int = 443)
+        -> UpstreamConnectionPool.Key
+    {
+        UpstreamConnectionPool.Key(host: "127.0.0.1", port: port, settings: settings, generation: generation)
+    }
+
+    /// An active (connected) channel on the shared loop.
+    private func connectedChannel() throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(loop: loop)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 443)).wait()
+        return channel
+    }
+
+    private func pool(maximumPerKey: Int = 4) -> UpstreamConnectionPool {
+        UpstreamConnectionPool(maximumPerKey: maximumPerKey, idleTimeout: Self.idleTimeout)
+    }
+
+    @Test func emptyPoolHasNothingToLend() {
+        #expect(pool().checkout(key()) == nil)
+    }
+
+    @Test func checkedInConnectionIsLentOnceUnderTheSameKey() throws {
+        let pool = pool()
+        let channel = try connectedChannel()
+        pool.checkin(channel, key: key())
+        #expect(pool.checkout(key()) === channel)
+        #expect(pool.checkout(key()) == nil)
+        #expect(channel.isActive)
+    }
+
+    @Test func connectionIsNotLentUnderAnotherKey() throws {
+        let pool = pool()
+        let channel = try connectedChannel()
+        pool.checkin(channel, key: key(generation: 1))
+        // A reload (new generation), other TLS settings or another port never reuse it.
+        #expect(pool.checkout(key(generation: 2)) == nil)
+        #expect(pool.checkout(key(settings: SidecarTestPKI.settings(trusting: nil))) == nil)
+        #expect(pool.checkout(key(port: 8443)) == nil)
+        #expect(pool.checkout(key(generation: 1)) === channel)
+    }
+
+    @Test func settingsThatDifferOnlyInTheCABundleAreDifferentKeys() throws {
+        let pool = pool()
+        let channel = try connectedChannel()
+        let old = SidecarTestPKI.settings(trusting: [SidecarTestPKI.certificateAuthority(name: "Old")])
+        let new = SidecarTestPKI.settings(trusting: [SidecarTestPKI.certificateAuthority(name: "New")])
+        pool.checkin(channel, key: key(settings: old))
+        #expect(pool.checkout(key(settings: new)) == nil)
+        #expect(pool.checkout(key(settings: old)) === channel)
+    }
+
+    @Test func beyondTheBoundConnectionsAreClosedNotPooled() throws {
+        let pool = pool(maximumPerKey: 2)
+        let channels = try (0..<3).map { _ in try connectedChannel() }
+        for channel in channels { pool.checkin(channel, key: key()) }
+        loop.run()
+        #expect(channels[0].isActive)
+        #expect(channels[1].isActive)
+        #expect(!channels[2].isActive)
+        let lent = [pool.checkout(key()), pool.checkout(key())]
+        #expect(lent.allSatisfy { $0 != nil })
+        #expect(pool.checkout(key()) == nil)
+    }
+
+    @Test func lendsTheMostRecentlyReturnedFirst() throws {
+        let pool = pool()
+        let first = try connectedChannel()
+        let second = try connectedChannel()
+        pool.checkin(first, key: key())
+        pool.checkin(second, key: key())
+        #expect(pool.checkout(key()) === second)
+        #expect(pool.checkout(key()) === first)
+    }
+
+    @Test func inactiveConnectionIsNotPooled() throws {
+        let pool = pool()
+        let channel = EmbeddedChannel(loop: loop)
+        pool.checkin(channel, key: key())
+        #expect(pool.checkout(key()) == nil)
+    }
+
+    @Test func idleConnectionIsClosedAfterTheIdleTimeout() throws {
+        let pool = pool()
+        let channel = try connectedChannel()
+        pool.checkin(channel, key: key())
+        loop.advanceTime(by: Self.idleTimeout - .seconds(1))
+        #expect(channel.isActive)
+        loop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive)
+        #expect(pool.checkout(key()) == nil)
+    }
+
+    @Test func lentConnectionIsNotClosedByItsOldIdleTimer() throws {
+        let pool = pool()
+        let channel = try connectedChannel()
+        pool.checkin(channel, key: key())
+        #expect(pool.checkout(key()) === channel)
+        loop.advanceTime(by: Self.idleTimeout * 2)
+        #expect(channel.isActive)
+    }
+
+    @Test func connectionClosedByTheBackendWhileIdleIsForgotten() throws {
+        let pool = pool()
+        let closing = try connectedChannel()
+        let staying = try connectedChannel()
+        pool.checkin(staying, key: key())
+        pool.checkin(closing, key: key())
+        try closing.close().wait()
+        #expect(pool.checkout(key()) === staying)
+        #expect(pool.checkout(key()) == nil)
+    }
+}
