@@ -221,7 +221,7 @@ struct UpstreamConnectorTests {
     // and NIO's debug leak check killed the process instead of answering connection refused.
     @Test func portWithoutAListenerIsConnectionRefused() async throws {
         // A socket bound but not listening holds the port, so no parallel test can take it meanwhile.
-        let reserved = try ReservedPort()
+        let reserved = try await ReservedPort.make()
         defer { reserved.release() }
         await expectFailure(
             connector(), to: reserved.port, PKI.settings(trusting: [Credentials().root]), reason: .connectionRefused)
@@ -237,30 +237,19 @@ struct UpstreamConnectorTests {
     }
 }
 
-/// A loopback port bound by a socket that never listens: connecting to it is refused.
+/// A loopback port that was just free: bound by NIO on port 0, then closed, so connecting is refused.
+/// (Raw sockets would pin it for longer, but their C structs resolve differently in clean and incremental
+/// builds under MemberImportVisibility.)
 struct ReservedPort {
-    let descriptor: Int32
     let port: Int
 
-    init() throws {
-        #if canImport(Glibc)
-            descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            descriptor = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let descriptor = descriptor
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        try #require(descriptor >= 0 && bound, "cannot bind 127.0.0.1:0 (errno \(errno))")
-        port = Int(UInt16(bigEndian: address.sin_port))
+    static func make() async throws -> ReservedPort {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(channel.localAddress?.port)
+        try await channel.close()
+        return ReservedPort(port: port)
     }
 
-    func release() { close(descriptor) }
+    func release() {}
 }
