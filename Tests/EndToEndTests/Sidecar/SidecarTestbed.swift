@@ -355,31 +355,6 @@ enum Curl {
 
 // MARK: - Processes and ports
 
-enum LoopbackPort {
-    /// A port the kernel just handed out on 127.0.0.1; callers retry if someone takes it before they bind.
-    static func free() throws -> Int {
-        #if canImport(Glibc)
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            let descriptor = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard descriptor >= 0 else { throw SidecarTestFailure("socket() failed: \(errno)") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw SidecarTestFailure("bind(127.0.0.1:0) failed: \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-}
-
 /// A child process whose output goes to a file (a pipe nobody reads would stall it).
 final class ChildProcess {
     let process = Process()

@@ -42,44 +42,6 @@ func webhookEventually(timeout: TimeInterval = 5, _ condition: () throws -> Bool
     return try condition()
 }
 
-// MARK: - Ports
-
-enum WebhookPorts {
-    /// A port the kernel just handed out on 127.0.0.1 (bound to port 0, read back, closed). Someone else may
-    /// take it before the webhook binds it; `WebhookProcess.start` retries then.
-    static func free() throws -> Int {
-        #if canImport(Glibc)
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-            let descriptor = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard descriptor >= 0 else { throw WebhookTestError("socket() failed: \(errno)") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw WebhookTestError("bind(127.0.0.1:0) failed: \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// `count` distinct free ports.
-    static func free(_ count: Int) throws -> [Int] {
-        var ports: [Int] = []
-        while ports.count < count {
-            let port = try free()
-            if !ports.contains(port) { ports.append(port) }
-        }
-        return ports
-    }
-}
-
 // MARK: - curl
 
 /// One curl transfer: the HTTP answer, or why there was none.
@@ -305,7 +267,7 @@ final class WebhookProcess: @unchecked Sendable {
         let directory = try ProcessRunner.temporaryDirectory("backendtls-webhook-e2e")
         var lastLog = ""
         for attempt in 1...5 {
-            let ports = try WebhookPorts.free(3)
+            let ports = try LoopbackPort.free(3)
             let logFile = directory.appendingPathComponent("webhook-\(attempt).log")
             let usesDevPKI = !arguments.contains("--tls-cert-file")
             var all = [
