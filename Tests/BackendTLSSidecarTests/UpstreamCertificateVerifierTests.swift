@@ -324,4 +324,16 @@ struct UpstreamCertificateVerifierTests {
         expectRefused(
             await verifier.verify(chain: [[0x30, 0x03, 0x02, 0x01, 0x01]], now: PKI.now), reason: .badCertificate)
     }
+
+    // MARK: Key usage
+
+    /// Regression (review): RFC 5280 path validation ignores extendedKeyUsage, so a clientAuth-only certificate
+    /// from the trusted CA passed, where BoringSSL's own verification (which ours replaces) refuses it.
+    @Test func clientOnlyCertificateIsNotAServer() async throws {
+        let root = PKI.certificateAuthority()
+        let leaf = PKI.issue(name: "client", by: root, dnsNames: [Self.hostname], extendedKeyUsage: [.clientAuth])
+        expectRefused(try await verify([leaf], trusting: [root]), reason: .badCertificate, mentioning: ["serverAuth"])
+        let server = PKI.issue(name: "server", by: root, dnsNames: [Self.hostname])
+        expectVerified(try await verify([server], trusting: [root]))
+    }
 }

@@ -66,7 +66,13 @@ public struct AdmissionEvaluator: Sendable {
             if endpoint == .mutate {
                 return AdmissionDecision(patch: PolicyDefaulter.operations(for: object), handled: true)
             }
-            return AdmissionDecision(diagnostics: validator.validate(object, in: context), handled: true)
+            var diagnostics = validator.validate(object, in: context)
+            if Self.isHousekeeping(request) {
+                // Finalizer removal, label edits or a deleting object must never be blocked by findings
+                // that were already true before (DESIGN: never block cluster housekeeping).
+                diagnostics = diagnostics.map { $0.with(severity: .warning) }
+            }
+            return AdmissionDecision(diagnostics: diagnostics, handled: true)
         case ("", "ConfigMap"), ("", "Secret"):
             guard endpoint == .validate, request.operation != .connect else { return AdmissionDecision(handled: false) }
             guard let object = request.operation == .delete ? request.oldObject : request.object else {
@@ -76,6 +82,14 @@ public struct AdmissionEvaluator: Sendable {
         default:
             return AdmissionDecision(handled: false)
         }
+    }
+
+    /// An UPDATE of an object being deleted, or one that leaves `spec` as it was.
+    static func isHousekeeping(_ request: AdmissionRequest) -> Bool {
+        guard request.operation == .update, let object = request.object else { return false }
+        if object["metadata"]?["deletionTimestamp"] != nil { return true }
+        guard let old = request.oldObject else { return false }
+        return old["spec"] == object["spec"]
     }
 
     static func namespaced(_ object: JSONValue, _ request: AdmissionRequest) -> JSONValue {

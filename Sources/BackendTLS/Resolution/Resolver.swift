@@ -56,6 +56,23 @@ public struct Resolver: Sendable {
                 ResolutionFailure(
                     policy: policy.reference, reason: error.reason, message: "invalid policy: \(error.detail)"))
         }
+        // Whatever enforcement admission ran with, the wire gets exactly the policy or nothing: an option we
+        // cannot honour (a bad pin, an unknown version) or a trust set we do not have refuses the connection.
+        let options = BackendTLSOptions.parse(policy.options)
+        if let issue = options.issues.first(where: { $0.severity == .error }) {
+            return .failed(
+                ResolutionFailure(
+                    policy: policy.reference, reason: issue.reason,
+                    message: "invalid policy: \(policy.paths.option(issue.key)): \(issue.message)"))
+        }
+        if let wellKnown = policy.validation.wellKnownCACertificates, !wellKnown.isEmpty, wellKnown != "System" {
+            return .failed(
+                ResolutionFailure(
+                    policy: policy.reference, reason: .invalid,
+                    message:
+                        "\(policy.paths.wellKnownCACertificates) \(GoQuoting.quote(wellKnown)) is not a CA set this proxy can use; only \"System\" is"
+                ))
+        }
         guard let hostname = policy.validation.hostname, !hostname.isEmpty else {
             return .failed(ResolutionFailure(policy: policy.reference, reason: .invalid, message: "no hostname"))
         }
@@ -87,7 +104,7 @@ public struct Resolver: Sendable {
                 serverName: hostname,
                 trust: trust,
                 identity: identity,
-                options: BackendTLSOptions.parse(policy.options).options,
+                options: options.options,
                 trustExpiry: trustExpiry
             ))
     }

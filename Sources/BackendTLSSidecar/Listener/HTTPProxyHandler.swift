@@ -22,9 +22,20 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         case idle
         /// Waiting for an upstream connection; request parts are held (downstream reads are paused).
         case connecting(buffered: [HTTPClientRequestPart], keepAlive: Bool)
-        case forwarding(upstream: any Channel, key: UpstreamConnectionPool.Key, keepAlive: Bool, responseStarted: Bool)
-        /// A refusal was sent; the rest of the request is dropped.
-        case refusing(keepAlive: Bool)
+        case forwarding(Forwarding)
+        /// The answer was sent before the request ended (a refusal, or an early response); the rest of the
+        /// request is dropped, and the connection closes at its end unless keep-alive.
+        case discarding(keepAlive: Bool)
+    }
+
+    private struct Forwarding {
+        let upstream: any Channel
+        let key: UpstreamConnectionPool.Key
+        let keepAlive: Bool
+        var responseStarted = false
+        var requestEnded = false
+        /// The backend's response allows reuse (keep-alive).
+        var reusable = true
     }
 
     private let environment: SidecarEnvironment
@@ -56,42 +67,27 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         case .success(let parsed): target = parsed
         case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
-        guard
-            let resolution = environment.state.resolve(
-                namespace: target.authority.namespace, service: target.authority.service, port: .number(target.port)),
-            let snapshot = environment.state.snapshot
-        else {
+        let plan: UpstreamPlan
+        switch UpstreamPlan.make(
+            namespace: target.authority.namespace, service: target.authority.service, port: target.port,
+            fallbackHost: target.host, environment: environment)
+        {
+        case .success(let made): plan = made
+        case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
+        }
+        let settings = plan.settings
+        if let settings, !settings.options.alpnProtocols.isEmpty, !settings.options.alpnProtocols.contains("http/1.1") {
             return refuse(
                 ProxyFailure(
-                    status: 503, reason: "not_ready", policy: nil, message: "the configuration has not been loaded yet"),
+                    status: 502, reason: "alpn", policy: "policy \(settings.policy.namespacedName)",
+                    message:
+                        "the policy offers only \(settings.options.alpnProtocols.joined(separator: ",")) in ALPN, but HTTP mode speaks HTTP/1.1 to backends; use a TCP route (--route)"
+                ),
                 keepAlive: keepAlive, context: context)
         }
-        let settings: ResolvedBackendTLS?
-        switch resolution {
-        case .failed(let failure):
-            return refuse(.resolution(failure), keepAlive: keepAlive, context: context)
-        case .noPolicy:
-            guard !environment.configuration.requirePolicy else {
-                return refuse(
-                    ProxyFailure(
-                        status: 502, reason: "no_policy", policy: nil,
-                        message:
-                            "no BackendTLSPolicy covers Service \(target.authority.namespace)/\(target.authority.service) port \(target.port), and --require-policy is set"
-                    ),
-                    keepAlive: keepAlive, context: context)
-            }
-            settings = nil
-        case .resolved(let resolved):
-            settings = resolved
-            if let expiry = resolved.trustExpiry {
-                environment.metrics.caBundleExpiry(policy: resolved.policy.namespacedName).set(
-                    expiry.timeIntervalSince1970)
-            }
-        }
-        let service = snapshot.store.service(namespace: target.authority.namespace, name: target.authority.service)
-        let host = service?.clusterIP.flatMap { $0.isEmpty || $0 == "None" ? nil : $0 } ?? target.host
+        let host = plan.host
         let key = UpstreamConnectionPool.Key(
-            host: host, port: target.port, settings: settings, generation: snapshot.generation)
+            host: host, port: target.port, settings: settings, generation: plan.generation)
         var upstreamHead = HTTPRequestHead(
             version: .http1_1, method: head.method, uri: target.path, headers: head.headers)
         for name in ["connection", "proxy-connection", "keep-alive", "proxy-authorization"] {
@@ -118,7 +114,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             }
             .assumeIsolated()
             .whenComplete { [self] result in
-                guard case .connecting(let buffered, let keepAlive) = state else { return }
+                guard case .connecting(let buffered, let keepAlive) = state else {
+                    // The client went away while we connected: nobody will use this connection.
+                    if case .success(let channel) = result { channel.close(promise: nil) }
+                    return
+                }
                 switch result {
                 case .success(let channel):
                     environment.metrics.upstreamConnections.increment()
@@ -146,7 +146,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     /// Points the connection's relay (installed once per upstream connection) at this downstream.
     private func attach(_ upstream: any Channel, key: UpstreamConnectionPool.Key, keepAlive: Bool) {
-        state = .forwarding(upstream: upstream, key: key, keepAlive: keepAlive, responseStarted: false)
+        state = .forwarding(Forwarding(upstream: upstream, key: key, keepAlive: keepAlive))
         if let relay = try? upstream.pipeline.syncOperations.handler(type: UpstreamResponseRelay.self) {
             relay.proxy = self
         } else {
@@ -159,14 +159,18 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         case .connecting(var buffered, let keepAlive):
             buffered.append(part)
             state = .connecting(buffered: buffered, keepAlive: keepAlive)
-        case .forwarding(let upstream, _, _, _):
+        case .forwarding(var forwarding):
             if case .end = part {
-                upstream.writeAndFlush(part, promise: nil)
+                forwarding.requestEnded = true
+                state = .forwarding(forwarding)
+                forwarding.upstream.writeAndFlush(part, promise: nil)
             } else {
-                upstream.write(part, promise: nil)
-                if !upstream.isWritable { context.channel.setOption(.autoRead, value: false).whenComplete { _ in } }
+                forwarding.upstream.write(part, promise: nil)
+                if !forwarding.upstream.isWritable {
+                    context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+                }
             }
-        case .refusing(let keepAlive):
+        case .discarding(let keepAlive):
             if case .end = part {
                 state = .idle
                 if !keepAlive { context.close(promise: nil) }
@@ -177,24 +181,23 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .forwarding(let upstream, _, _, _) = state { upstream.flush() }
+        if case .forwarding(let forwarding) = state { forwarding.upstream.flush() }
         context.fireChannelReadComplete()
     }
 
     // MARK: Response (called by UpstreamResponseRelay on the shared event loop)
 
     fileprivate func upstreamResponse(_ part: HTTPClientResponsePart, from upstream: any Channel) {
-        guard let context, case .forwarding(let current, let key, let keepAlive, _) = state, current === upstream else {
-            return
-        }
+        guard let context, case .forwarding(var forwarding) = state, forwarding.upstream === upstream else { return }
+        let keepAlive = forwarding.keepAlive
         switch part {
         case .head(var head):
-            state = .forwarding(upstream: upstream, key: key, keepAlive: keepAlive, responseStarted: true)
-            let upstreamKeepAlive = head.isKeepAlive
+            forwarding.responseStarted = true
+            forwarding.reusable = head.isKeepAlive
+            state = .forwarding(forwarding)
             head.headers.remove(name: "connection")
             head.headers.remove(name: "keep-alive")
             if !keepAlive { head.headers.add(name: "connection", value: "close") }
-            pooledAfterResponse = upstreamKeepAlive
             environment.metrics.requests(code: Int(head.status.code)).increment()
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: head.status, headers: head.headers))),
@@ -204,36 +207,41 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             if !context.channel.isWritable { upstream.setOption(.autoRead, value: false).whenComplete { _ in } }
         case .end(let trailers):
-            state = .idle
             (try? upstream.pipeline.syncOperations.handler(type: UpstreamResponseRelay.self))?.proxy = nil
-            if pooledAfterResponse { pool.checkin(upstream, key: key) } else { upstream.close(promise: nil) }
+            // Back-pressure may have paused either side; a pooled connection must be able to read again.
+            upstream.setOption(.autoRead, value: true).whenComplete { _ in }
+            context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+            // A connection whose request body was not fully sent cannot frame the next request: close it.
+            if forwarding.reusable && forwarding.requestEnded {
+                pool.checkin(upstream, key: forwarding.key)
+            } else {
+                upstream.close(promise: nil)
+            }
+            state = forwarding.requestEnded ? .idle : .discarding(keepAlive: keepAlive)
             let written = context.eventLoop.makePromise(of: Void.self)
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
-            if !keepAlive { written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+            if !keepAlive, forwarding.requestEnded {
+                written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            }
         }
     }
 
-    private var pooledAfterResponse = true
-
     fileprivate func upstreamClosed(_ upstream: any Channel, error: (any Error)?) {
-        guard let context, case .forwarding(let current, _, let keepAlive, let responseStarted) = state,
-            current === upstream
-        else { return }
+        guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
         state = .idle
-        if responseStarted {
+        if forwarding.responseStarted {
             context.close(promise: nil)
         } else {
             refuse(
                 ProxyFailure(
                     status: 502, reason: "upstream_closed", policy: nil,
                     message: "the backend closed the connection before responding\(error.map { ": \($0)" } ?? "")"),
-                keepAlive: keepAlive, context: context)
-            state = .idle
+                keepAlive: forwarding.keepAlive, requestEnded: forwarding.requestEnded, context: context)
         }
     }
 
     fileprivate func upstreamReadComplete(_ upstream: any Channel) {
-        guard let context, case .forwarding(let current, _, _, _) = state, current === upstream else { return }
+        guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
         context.flush()
     }
 
@@ -243,14 +251,14 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, case .forwarding(let upstream, _, _, _) = state {
-            upstream.setOption(.autoRead, value: true).whenComplete { _ in }
+        if context.channel.isWritable, case .forwarding(let forwarding) = state {
+            forwarding.upstream.setOption(.autoRead, value: true).whenComplete { _ in }
         }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if case .forwarding(let upstream, _, _, _) = state { upstream.close(promise: nil) }
+        if case .forwarding(let forwarding) = state { forwarding.upstream.close(promise: nil) }
         state = .idle
         context.fireChannelInactive()
     }
@@ -268,7 +276,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 "status": "\(failure.status)", "reason": "\(failure.reason)", "detail": "\(failure.headerValue)",
             ])
         environment.metrics.requests(code: failure.status).increment()
-        state = .refusing(keepAlive: keepAlive)
+        state = requestEnded ? .idle : .discarding(keepAlive: keepAlive)
         var headers = HTTPHeaders()
         let body = failure.body
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
@@ -281,9 +289,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
-        if requestEnded {
-            state = .idle
-            if !keepAlive { written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+        if requestEnded, !keepAlive {
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
     }
 }

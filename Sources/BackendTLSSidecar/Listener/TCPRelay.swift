@@ -7,29 +7,16 @@ import Prometheus
 /// resolved settings. A refusal closes the connection (TCP has no error page) and is logged with its reason.
 enum TCPRelay {
     static func start(_ downstream: any Channel, route: SidecarConfiguration.Route, environment: SidecarEnvironment) {
-        let resolution = environment.state.resolve(
-            namespace: route.namespace, service: route.service, port: .number(route.port))
-        let settings: ResolvedBackendTLS?
-        switch resolution {
-        case nil:
-            return refuse(downstream, "the configuration has not been loaded yet", environment: environment)
-        case .failed(let failure)?:
-            return refuse(downstream, ProxyFailure.resolution(failure).headerValue, environment: environment)
-        case .noPolicy?:
-            guard !environment.configuration.requirePolicy else {
-                return refuse(
-                    downstream,
-                    "no BackendTLSPolicy covers \(route.service).\(route.namespace):\(route.port) and --require-policy is set",
-                    environment: environment)
-            }
-            settings = nil
-        case .resolved(let resolved)?:
-            settings = resolved
+        let plan: UpstreamPlan
+        switch UpstreamPlan.make(
+            namespace: route.namespace, service: route.service, port: route.port,
+            fallbackHost: "\(route.service).\(route.namespace).svc", environment: environment)
+        {
+        case .success(let made): plan = made
+        case .failure(let failure): return refuse(downstream, failure.headerValue, environment: environment)
         }
-        let service = environment.state.snapshot?.store.service(namespace: route.namespace, name: route.service)
-        let host =
-            service?.clusterIP.flatMap { $0.isEmpty || $0 == "None" ? nil : $0 }
-            ?? "\(route.service).\(route.namespace).svc"
+        let host = plan.host
+        let settings = plan.settings
         environment.connector.connect(host: host, port: route.port, tls: settings, use: .tcp, on: downstream.eventLoop)
             .assumeIsolated()
             .whenComplete { result in

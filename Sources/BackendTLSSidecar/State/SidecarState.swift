@@ -49,15 +49,16 @@ public final class SidecarState: Sendable {
         resolutions.withLock { $0.removeAll() }
     }
 
-    /// Resolves through the library's `Resolver`, cached per configuration generation.
+    /// Resolves through the library's `Resolver`, cached per configuration generation; returns the snapshot
+    /// it resolved against, so callers never mix two generations.
     public func resolve(namespace: String, service: String, port: ServicePortSelector, now: Date = Date())
-        -> Resolution?
+        -> (resolution: Resolution, snapshot: Snapshot)?
     {
         guard let snapshot else { return nil }
         let key = ResolutionKey(
             generation: snapshot.generation, namespace: namespace, service: service, port: port,
             minute: Int(now.timeIntervalSince1970 / 60))
-        if let cached = resolutions.withLock({ $0[key] }) { return cached }
+        if let cached = resolutions.withLock({ $0[key] }) { return (cached, snapshot) }
         let context = ValidationContext(
             store: snapshot.store, now: now, configuration: configuration, inspector: inspector, index: snapshot.index)
         let resolution = Resolver(context: context).resolve(namespace: namespace, service: service, port: port)
@@ -65,6 +66,6 @@ public final class SidecarState: Sendable {
             if cache.count > 4096 { cache.removeAll() }
             cache[key] = resolution
         }
-        return resolution
+        return (resolution, snapshot)
     }
 }

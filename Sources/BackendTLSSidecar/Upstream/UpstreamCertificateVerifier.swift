@@ -106,6 +106,14 @@ public struct UpstreamCertificateVerifier: Sendable {
                     ))
             }
         }
+        if let usage = try? leaf.extensions.extendedKeyUsage, !usage.contains(.serverAuth), !usage.contains(.any) {
+            return .failure(
+                Failure(
+                    reason: .badCertificate,
+                    message:
+                        "the backend's certificate \(quoted(leaf.subject)) is not for server authentication (extendedKeyUsage lacks serverAuth)"
+                ))
+        }
         if case .failure(let failure) = checkIdentity(leaf) { return .failure(failure) }
         if !settings.options.certificateHashes.isEmpty {
             let digest = SHA256.hash(data: ders[0]).map { byte in

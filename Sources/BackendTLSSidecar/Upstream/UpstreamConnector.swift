@@ -112,7 +112,8 @@ public struct UpstreamConnector: Sendable {
         }
         let connected = connect.flatMapError { error -> EventLoopFuture<any Channel> in
             handshake.fail(error)
-            let reason: ConnectFailure.Reason = "\(error)".contains("imeout") ? .connectTimeout : .connectionRefused
+            let reason: ConnectFailure.Reason =
+                (error as? ChannelError) == .connectTimeout(connectTimeout) ? .connectTimeout : .connectionRefused
             return eventLoop.makeFailedFuture(
                 ConnectFailure(reason: reason, message: "cannot connect to \(target): \(error)"))
         }

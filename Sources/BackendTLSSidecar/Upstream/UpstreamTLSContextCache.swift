@@ -61,6 +61,9 @@ public final class UpstreamTLSContextCache: Sendable {
         // Chain and identity are checked by UpstreamCertificateVerifier; NIOSSL must not add its own
         // hostname check (wrong when subjectAltNames are set). Verification itself is never off.
         configuration.certificateVerification = .noHostnameVerification
+        // Trust is decided by the verifier; an empty store keeps NIOSSL from reading the system bundle from
+        // disk when a context is built (on an event loop, after a CA rotation).
+        configuration.trustRoots = .certificates([])
         let options = settings.options
         configuration.minimumTLSVersion = options.minimumTLSVersion == .v1_3 ? .tlsv13 : .tlsv12
         if let maximum = options.maximumTLSVersion {

@@ -68,7 +68,7 @@ final class AdmissionHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Decoder errors (malformed HTTP) arrive here; HTTPServerProtocolErrorHandler has answered 400.
+        // Decoder errors (malformed HTTP) arrive here after JSONProtocolErrorHandler has answered 400.
         context.close(promise: nil)
     }
 
@@ -90,6 +90,10 @@ final class AdmissionHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             body = nil
             write(service.handle(endpoint: endpoint, body: bytes), keepAlive: keepAlive, context: context)
         }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimeout()
     }
 
     private func cancelTimeout() {

@@ -56,6 +56,12 @@ final class RequestDeadlineHandler: ChannelDuplexHandler {
         switch event as? AdmissionHTTPHandler.CycleEvent {
         case .headReceived?:
             state = .readingBody
+            // A pipelined request whose head arrived with the previous one's bytes has no deadline yet.
+            if deadline == nil {
+                deadline = context.eventLoop.assumeIsolated().scheduleTask(in: readTimeout) { [weak self] in
+                    self?.refuse(context: context, code: 408, status: "408 Request Timeout")
+                }
+            }
         case .requestComplete?:
             deadline?.cancel()
             deadline = nil

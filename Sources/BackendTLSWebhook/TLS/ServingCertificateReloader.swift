@@ -25,6 +25,8 @@ public final class ServingCertificateReloader: Service, Sendable {
     private let metrics: WebhookMetrics
     private let current: Mutex<ServingCertificate>
     private let lastFailureDigest = Mutex<String?>(nil)
+    /// File events and polls may fire together; one reload at a time, so an older read never wins.
+    private let reloading = Mutex<Void>(())
 
     /// Loads the initial pair; failing here fails start-up, naming the flag's file.
     public init(tls: WebhookConfiguration.TLS, logger: Logger, metrics: WebhookMetrics) throws(ServingCertificate
@@ -73,6 +75,10 @@ public final class ServingCertificateReloader: Service, Sendable {
     /// Re-reads the files; returns whether a new pair was installed.
     @discardableResult
     public func reload(trigger: String = "manual") -> Bool {
+        reloading.withLock { _ in reloadSerially(trigger: trigger) }
+    }
+
+    private func reloadSerially(trigger: String) -> Bool {
         let loaded: ServingCertificate
         do {
             loaded = try ServingCertificate.load(certificateFile: certificateFile, keyFile: keyFile)

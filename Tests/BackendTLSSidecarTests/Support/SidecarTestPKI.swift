@@ -61,6 +61,7 @@ enum SidecarTestPKI {
         isCertificateAuthority: Bool = false,
         dnsNames: [String] = [],
         uris: [String] = [],
+        extendedKeyUsage: [ExtendedKeyUsage.Usage] = [.serverAuth],
         notBefore: Date = now.addingTimeInterval(-86_400),
         notAfter: Date = now.addingTimeInterval(86_400 * 90)
     ) -> Issued {
@@ -81,7 +82,7 @@ enum SidecarTestPKI {
                 } else {
                     Critical(BasicConstraints.notCertificateAuthority)
                     KeyUsage(digitalSignature: true)
-                    try ExtendedKeyUsage([.serverAuth])
+                    try ExtendedKeyUsage(extendedKeyUsage)
                 }
                 if !dnsNames.isEmpty || !uris.isEmpty {
                     SubjectAlternativeNames(dnsNames.map { .dnsName($0) } + uris.map { .uniformResourceIdentifier($0) })
