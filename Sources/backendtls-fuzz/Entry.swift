@@ -1,9 +1,25 @@
 #if FUZZING
-    /// libFuzzer's entry point (`make fuzz`).
+    /// libFuzzer's per-input entry point.
     @_cdecl("LLVMFuzzerTestOneInput")
     public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         FuzzTarget.run(Array(UnsafeBufferPointer(start: data, count: size)))
         return 0
+    }
+
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func runFuzzerDriver(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+    ) -> CInt
+
+    /// SwiftPM links executables with `main` aliased to `<module>_main`; hand control to libFuzzer's driver
+    /// from there (its own `main` is then not linked).
+    @_cdecl("backendtls_fuzz_main")
+    public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+        var count = argc
+        var arguments = argv
+        return runFuzzerDriver(&count, &arguments, fuzzOneInput)
     }
 #else
     #if canImport(Glibc)
