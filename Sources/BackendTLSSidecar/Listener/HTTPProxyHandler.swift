@@ -119,13 +119,18 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                     if case .success(let channel) = result { channel.close(promise: nil) }
                     return
                 }
+                // The request may have ended while we connected: its `.end` is among the buffered parts.
+                let ended = buffered.contains { part in
+                    if case .end = part { return true }
+                    return false
+                }
                 switch result {
                 case .success(let channel):
                     environment.metrics.upstreamConnections.increment()
                     channel.closeFuture.whenComplete { [metrics = environment.metrics] _ in
                         metrics.upstreamConnections.decrement()
                     }
-                    attach(channel, key: key, keepAlive: keepAlive)
+                    attach(channel, key: key, keepAlive: keepAlive, requestEnded: ended)
                     for part in buffered { channel.write(part, promise: nil) }
                     channel.flush()
                 case .failure(let error):
@@ -134,10 +139,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                             ProxyFailure.connect($0, policy: settings?.policy)
                         }
                         ?? ProxyFailure(status: 502, reason: "connect_failed", policy: nil, message: "\(error)")
-                    let ended = buffered.contains { part in
-                        if case .end = part { return true }
-                        return false
-                    }
                     refuse(failure, keepAlive: keepAlive, requestEnded: ended, context: context)
                 }
                 context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
@@ -145,8 +146,10 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     /// Points the connection's relay (installed once per upstream connection) at this downstream.
-    private func attach(_ upstream: any Channel, key: UpstreamConnectionPool.Key, keepAlive: Bool) {
-        state = .forwarding(Forwarding(upstream: upstream, key: key, keepAlive: keepAlive))
+    private func attach(
+        _ upstream: any Channel, key: UpstreamConnectionPool.Key, keepAlive: Bool, requestEnded: Bool = false
+    ) {
+        state = .forwarding(Forwarding(upstream: upstream, key: key, keepAlive: keepAlive, requestEnded: requestEnded))
         if let relay = try? upstream.pipeline.syncOperations.handler(type: UpstreamResponseRelay.self) {
             relay.proxy = self
         } else {
