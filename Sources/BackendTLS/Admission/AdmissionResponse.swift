@@ -61,6 +61,8 @@ public struct AdmissionResponse: Sendable, Hashable {
 
     /// Control characters become spaces; over-long text is cut with an ellipsis.
     static func sanitize(_ text: String) -> String {
+        // Most warnings are short printable ASCII: nothing to rewrite (this runs on every admitted request).
+        if text.utf8.count <= maximumWarningLength, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return text }
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             // C0, DEL and C1: the API server rejects warnings holding any control character.
