@@ -36,13 +36,27 @@ public struct ServingCertificate: Sendable {
     }
 
     public static func load(certificateFile: String, keyFile: String) throws(LoadError) -> ServingCertificate {
+        let files = try read(certificateFile: certificateFile, keyFile: keyFile)
+        return try make(
+            certificatePEM: files.certificatePEM, keyPEM: files.keyPEM, certificatePath: certificateFile,
+            keyPath: keyFile)
+    }
+
+    static func read(certificateFile: String, keyFile: String) throws(LoadError) -> (
+        certificatePEM: [UInt8], keyPEM: [UInt8]
+    ) {
         guard let certificateBytes = FileManager.default.contents(atPath: certificateFile) else {
             throw .unreadable(path: certificateFile)
         }
         guard let keyBytes = FileManager.default.contents(atPath: keyFile) else { throw .unreadable(path: keyFile) }
-        return try make(
-            certificatePEM: Array(certificateBytes), keyPEM: Array(keyBytes),
-            certificatePath: certificateFile, keyPath: keyFile)
+        return (Array(certificateBytes), Array(keyBytes))
+    }
+
+    static func digest(certificatePEM: [UInt8], keyPEM: [UInt8]) -> SHA256Digest {
+        var hasher = SHA256()
+        hasher.update(data: certificatePEM)
+        hasher.update(data: keyPEM)
+        return hasher.finalize()
     }
 
     static func make(
@@ -51,10 +65,7 @@ public struct ServingCertificate: Sendable {
         certificatePath: String,
         keyPath: String
     ) throws(LoadError) -> ServingCertificate {
-        var hasher = SHA256()
-        hasher.update(data: certificatePEM)
-        hasher.update(data: keyPEM)
-        let digest = hasher.finalize()
+        let digest = digest(certificatePEM: certificatePEM, keyPEM: keyPEM)
         let chain: [NIOSSLCertificate]
         let leaf: Certificate
         do {

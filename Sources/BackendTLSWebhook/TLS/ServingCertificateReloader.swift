@@ -81,7 +81,16 @@ public final class ServingCertificateReloader: Service, Sendable {
     private func reloadSerially(trigger: String) -> Bool {
         let loaded: ServingCertificate
         do {
-            loaded = try ServingCertificate.load(certificateFile: certificateFile, keyFile: keyFile)
+            // Polls run every second: compare bytes first and parse only when the files actually changed.
+            let files = try ServingCertificate.read(certificateFile: certificateFile, keyFile: keyFile)
+            let digest = ServingCertificate.digest(certificatePEM: files.certificatePEM, keyPEM: files.keyPEM)
+            if current.withLock({ $0.contentDigest }) == digest {
+                lastFailureDigest.withLock { $0 = nil }
+                return false
+            }
+            loaded = try ServingCertificate.make(
+                certificatePEM: files.certificatePEM, keyPEM: files.keyPEM, certificatePath: certificateFile,
+                keyPath: keyFile)
         } catch {
             // Log a broken pair once, not every poll.
             let signature = error.description
