@@ -103,6 +103,7 @@ extension Diagnostic {
         public static let bundleTooLarge: Reason = "BundleTooLarge"
         public static let duplicateReference: Reason = "DuplicateReference"
         public static let referenceNotFound: Reason = "ReferenceNotFound"
+        public static let lookupFailed: Reason = "LookupFailed"
         public static let multipleTargets: Reason = "MultipleTargets"
         public static let unknownTargetKind: Reason = "UnknownTargetKind"
         public static let invalidOption: Reason = "InvalidOption"

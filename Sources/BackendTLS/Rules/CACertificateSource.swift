@@ -10,6 +10,8 @@ public struct CACertificateSource: Sendable {
         case unsupportedKind
         /// The object does not exist (yet): not a definite error, it may be created next.
         case notFound
+        /// The store could not fetch the object (API server unreachable or slow): not checked.
+        case unavailable(LookupFailure)
         case missingKey(keys: [String])
         case inspected(CABundleInspection)
     }
@@ -21,7 +23,7 @@ public struct CACertificateSource: Sendable {
     public var isInvalid: Bool {
         switch outcome {
         case .unsupportedKind, .missingKey: true
-        case .notFound: false
+        case .notFound, .unavailable: false
         case .inspected(let inspection): inspection.hasErrors
         }
     }
@@ -57,13 +59,13 @@ public struct CACertificateSource: Sendable {
         var findings: [CABundleInspection.Finding] = []
         if groupKind == .configMap {
             guard let configMap = context.store.configMap(namespace: namespace, name: name) else {
-                return notFound(kindName, namespace)
+                return notFound(groupKind, name, kindName, namespace, context)
             }
             bytes = configMap.bytes(forKey: key)
             keys = configMap.keys
         } else {
             guard let secret = context.store.secret(namespace: namespace, name: name) else {
-                return notFound(kindName, namespace)
+                return notFound(groupKind, name, kindName, namespace, context)
             }
             bytes = secret.data[key]
             keys = secret.keys
@@ -94,8 +96,25 @@ public struct CACertificateSource: Sendable {
         return CACertificateSource(outcome: .inspected(inspection), findings: findings)
     }
 
-    private static func notFound(_ kindName: String, _ namespace: String) -> CACertificateSource {
-        CACertificateSource(
+    private static func notFound(
+        _ groupKind: ValidationConfiguration.GroupKind,
+        _ name: String,
+        _ kindName: String,
+        _ namespace: String,
+        _ context: ValidationContext
+    ) -> CACertificateSource {
+        if let failure = context.store.lookupFailure(groupKind, namespace: namespace, name: name) {
+            return CACertificateSource(
+                outcome: .unavailable(failure),
+                findings: [
+                    .init(
+                        severity: failure.deny ? .error : .warning, reason: .lookupFailed,
+                        message:
+                            "\(kindName) in namespace \(GoQuoting.quote(namespace)) could not be read from the Kubernetes API, so its CA bundle was not checked: \(failure.message)"
+                    )
+                ])
+        }
+        return CACertificateSource(
             outcome: .notFound,
             findings: [
                 .init(

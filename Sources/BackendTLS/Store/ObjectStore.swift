@@ -12,9 +12,31 @@ public protocol ObjectStore: Sendable {
     /// Policies whose `caCertificateRefs` name this object (the ConfigMap/Secret guards ask per write).
     func policies(referencing kind: ValidationConfiguration.GroupKind, namespace: String, name: String)
         -> [BackendTLSPolicy]
+    /// Why an object that is absent here could not be looked up (the API server did not answer), so rules say
+    /// "not checked" instead of "not found". `nil`: absent means absent.
+    func lookupFailure(_ kind: ValidationConfiguration.GroupKind, namespace: String, name: String) -> LookupFailure?
+}
+
+/// An object a rule needed but the store could not fetch in time.
+public struct LookupFailure: Sendable, Hashable {
+    /// What went wrong, e.g. "GET /api/v1/namespaces/a/configmaps/b: no answer within 2 seconds".
+    public var message: String
+    /// Deny instead of warning (`--when-api-unavailable deny`).
+    public var deny: Bool
+
+    public init(message: String, deny: Bool) {
+        self.message = message
+        self.deny = deny
+    }
 }
 
 extension ObjectStore {
+    public func lookupFailure(_ kind: ValidationConfiguration.GroupKind, namespace: String, name: String)
+        -> LookupFailure?
+    {
+        nil
+    }
+
     public func policies(referencing kind: ValidationConfiguration.GroupKind, namespace: String, name: String)
         -> [BackendTLSPolicy]
     {
@@ -39,6 +61,7 @@ public struct StoreSnapshot: ObjectStore, Sendable {
     private var configMaps: [String: ConfigMap] = [:]
     private var secrets: [String: Secret] = [:]
     private var services: [String: Service] = [:]
+    private var lookupFailures: [String: LookupFailure] = [:]
 
     public init() {}
 
@@ -122,6 +145,19 @@ public struct StoreSnapshot: ObjectStore, Sendable {
     {
         let names = caReferences[Self.referenceKey(kind, namespace, name)] ?? []
         return names.sorted().compactMap { policiesByNamespace[namespace]?[$0] }
+    }
+
+    /// Records that an object could not be fetched; rules then report it as unchecked rather than absent.
+    public mutating func recordLookupFailure(
+        _ failure: LookupFailure, _ kind: ValidationConfiguration.GroupKind, namespace: String, name: String
+    ) {
+        lookupFailures[Self.referenceKey(kind, namespace, name)] = failure
+    }
+
+    public func lookupFailure(_ kind: ValidationConfiguration.GroupKind, namespace: String, name: String)
+        -> LookupFailure?
+    {
+        lookupFailures.isEmpty ? nil : lookupFailures[Self.referenceKey(kind, namespace, name)]
     }
 
     public func configMap(namespace: String, name: String) -> ConfigMap? { configMaps[Self.key(namespace, name)] }

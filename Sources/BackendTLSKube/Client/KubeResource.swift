@@ -1,0 +1,38 @@
+/// A resource the client reads, with the paths the API server serves it under.
+public struct KubeResource: Sendable, Hashable, CustomStringConvertible {
+    /// Empty for the core group (`/api/v1`).
+    public var group: String
+    public var version: String
+    public var plural: String
+    public var kind: String
+
+    public init(group: String, version: String, plural: String, kind: String) {
+        self.group = group
+        self.version = version
+        self.plural = plural
+        self.kind = kind
+    }
+
+    public static let services = KubeResource(group: "", version: "v1", plural: "services", kind: "Service")
+    public static let configMaps = KubeResource(group: "", version: "v1", plural: "configmaps", kind: "ConfigMap")
+    public static let secrets = KubeResource(group: "", version: "v1", plural: "secrets", kind: "Secret")
+
+    public static func backendTLSPolicies(version: String) -> KubeResource {
+        KubeResource(
+            group: "gateway.networking.k8s.io", version: version, plural: "backendtlspolicies", kind: "BackendTLSPolicy")
+    }
+
+    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+
+    /// The collection (`name == nil`) or one object, in one namespace or (`namespace == nil`) all of them.
+    public func path(namespace: String?, name: String? = nil) -> String {
+        var path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
+        if let namespace { path += "/namespaces/\(namespace)" }
+        path += "/\(plural)"
+        if let name { path += "/\(name)" }
+        return path
+    }
+
+    /// The metric label: the plural name, stable across versions.
+    public var description: String { plural }
+}

@@ -1,0 +1,35 @@
+import BackendTLS
+
+/// Which BackendTLSPolicy version the cluster serves: v1 when it can, else v1alpha3 (Gateway API v1.2–v1.3).
+///
+/// The informer must ask for a version that exists; asking for v1 on an older cluster gets a 404 forever.
+public enum PolicyVersionDiscovery {
+    public static let group = "gateway.networking.k8s.io"
+    /// In order of preference. v1alpha2 is accepted last for clusters still on Gateway API v1.1.
+    public static let preferred = ["v1", "v1alpha3", "v1alpha2"]
+
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    public static func discover(using client: KubeClient) async throws -> String {
+        let groupDocument: JSONValue
+        do {
+            groupDocument = try await client.get("/apis/\(group)")
+        } catch {
+            guard error.statusCode == 404 else { throw error }
+            throw Failure(
+                description: "the cluster does not serve \(group) (GET /apis/\(group): 404); install the Gateway API CRDs")
+        }
+        let served = (groupDocument["versions"]?.arrayValue ?? []).compactMap { $0["version"]?.stringValue }
+        for version in preferred where served.contains(version) {
+            let resources = try await client.get("/apis/\(group)/\(version)")
+            let names = (resources["resources"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+            if names.contains("backendtlspolicies") { return version }
+        }
+        throw Failure(
+            description:
+                "the cluster serves \(group) versions [\(served.joined(separator: ", "))] but none has backendtlspolicies; install the BackendTLSPolicy CRD (Gateway API experimental or v1.4+ standard channel)"
+        )
+    }
+}

@@ -1,0 +1,221 @@
+public import BackendTLS
+public import Logging
+import Prometheus
+import Synchronization
+
+import Foundation
+
+/// Keeps a local view of one resource current: list, then watch from the list's `resourceVersion`.
+///
+/// Follows client-go's reflector where it matters: bookmarks advance the resourceVersion, 410 Gone (on the
+/// request or as an ERROR event) or "too old resource version" means list again, any other failure means
+/// watch again after a jittered back-off from the last resourceVersion seen, and the watch is relisted
+/// every `resyncInterval` so a missed event cannot live forever. A line that does not decode is logged and
+/// counted; the watch goes on.
+public final class Informer: Sendable {
+    public struct Configuration: Sendable {
+        /// Relist this often even when the watch is healthy.
+        public var resyncInterval: Duration = .seconds(600)
+        /// The server ends each watch after this many seconds (randomized in the range, like client-go).
+        public var watchTimeoutSeconds: ClosedRange<Int> = 240...300
+        /// A watch silent this long (no event, no bookmark) is abandoned and reopened.
+        public var stallTimeout: Duration = .seconds(330)
+        public var backoff = Backoff()
+
+        public init() {}
+    }
+
+    /// What the informer tells its owner.
+    public enum Change: Sendable {
+        /// A full list: everything not in it is gone.
+        case replaced([JSONValue])
+        case upserted(JSONValue)
+        case deleted(JSONValue)
+    }
+
+    public let resource: KubeResource
+    public let namespace: String?
+    public let fieldSelector: String?
+    private let client: KubeClient
+    private let configuration: Configuration
+    private let metrics: KubeMetrics?
+    private let logger: Logger
+    private let onChange: @Sendable (Change) -> Void
+    private let state = Mutex(Status())
+
+    /// For readiness and for the warnings that say what could not be checked.
+    public struct Status: Sendable {
+        public var hasSynced = false
+        /// Whether a watch is open right now.
+        public var isWatching = false
+        public var lastError: String?
+        public var resourceVersion: String?
+        public var lists = 0
+    }
+
+    public init(
+        client: KubeClient,
+        resource: KubeResource,
+        namespace: String? = nil,
+        fieldSelector: String? = nil,
+        configuration: Configuration = .init(),
+        metrics: KubeMetrics? = nil,
+        logger: Logger,
+        onChange: @escaping @Sendable (Change) -> Void
+    ) {
+        self.client = client
+        self.resource = resource
+        self.namespace = namespace
+        self.fieldSelector = fieldSelector
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+        self.onChange = onChange
+        metrics?.synced(resource: resource.description).set(Int64(0))
+    }
+
+    public var status: Status { state.withLock { $0 } }
+    public var hasSynced: Bool { state.withLock { $0.hasSynced } }
+
+    private struct Relist: Error {
+        var reason: String
+    }
+
+    /// Runs until the task is cancelled.
+    public func run() async {
+        var resourceVersion: String?
+        var listedAt = ContinuousClock.now
+        var listReason = "initial"
+        var failures = 0
+        let path = resource.path(namespace: namespace)
+        var selector: [(String, String)] = []
+        if let fieldSelector { selector.append(("fieldSelector", fieldSelector)) }
+        var logger = self.logger
+        logger[metadataKey: "resource"] = "\(resource.plural)"
+        if let namespace { logger[metadataKey: "namespace"] = "\(namespace)" }
+        if let fieldSelector { logger[metadataKey: "fieldSelector"] = "\(fieldSelector)" }
+
+        while !Task.isCancelled {
+            if resourceVersion == nil || ContinuousClock.now - listedAt >= configuration.resyncInterval {
+                if resourceVersion != nil { listReason = "resync" }
+                do {
+                    let list = try await client.get(path, query: selector)
+                    let items = list["items"]?.arrayValue ?? []
+                    let listVersion = list["metadata"]?["resourceVersion"]?.stringValue
+                    // List items carry no kind or apiVersion; the store needs both.
+                    onChange(.replaced(items.map(stamped)))
+                    resourceVersion = listVersion ?? ""
+                    listedAt = .now
+                    failures = 0
+                    metrics?.relists(resource: resource.description, reason: listReason).increment()
+                    metrics?.synced(resource: resource.description).set(Int64(1))
+                    state.withLock {
+                        $0.hasSynced = true
+                        $0.lastError = nil
+                        $0.resourceVersion = listVersion
+                        $0.lists += 1
+                    }
+                    logger.debug("listed", metadata: ["items": "\(items.count)", "resourceVersion": "\(listVersion ?? "")"])
+                } catch {
+                    await fail(error, attempt: &failures, logger: logger, what: "list")
+                    listReason = "error"
+                    continue
+                }
+            }
+            do {
+                try await watch(path, selector, from: resourceVersion ?? "", listedAt: listedAt, logger: logger) {
+                    resourceVersion = $0
+                }
+                // The server ended the watch (its timeoutSeconds): watch again from where we are.
+                failures = 0
+            } catch let relist as Relist {
+                logger.info("listing again", metadata: ["reason": "\(relist.reason)"])
+                listReason = relist.reason
+                resourceVersion = nil
+            } catch let error as KubeAPIError where error.isResourceVersionExpired {
+                logger.info("resource version expired; listing again", metadata: ["error": "\(error)"])
+                listReason = "gone"
+                resourceVersion = nil
+            } catch is CancellationError {
+                break
+            } catch {
+                await fail(error, attempt: &failures, logger: logger, what: "watch")
+            }
+        }
+        state.withLock { $0.isWatching = false }
+    }
+
+    private func watch(
+        _ path: String,
+        _ selector: [(String, String)],
+        from resourceVersion: String,
+        listedAt: ContinuousClock.Instant,
+        logger: Logger,
+        advance: (String) -> Void
+    ) async throws {
+        let timeout = Int.random(in: configuration.watchTimeoutSeconds)
+        let query =
+            selector + [
+                ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
+                ("timeoutSeconds", String(timeout)),
+            ]
+        let latest = Mutex<String?>(nil)
+        defer {
+            state.withLock { $0.isWatching = false }
+            if let version = latest.withLock({ $0 }) { advance(version) }
+        }
+        let resyncAt = listedAt + configuration.resyncInterval
+        let label = resource.description
+        try await client.watch(
+            path, query: query, stallTimeout: configuration.stallTimeout,
+            onEvent: { [self] event in
+                state.withLock {
+                    $0.isWatching = true
+                    $0.lastError = nil
+                }
+                metrics?.watchEvents(resource: label, type: event.type.rawValue).increment()
+                switch event.type {
+                case .added, .modified:
+                    onChange(.upserted(stamped(event.object)))
+                case .deleted:
+                    onChange(.deleted(stamped(event.object)))
+                case .bookmark:
+                    break
+                case .error:
+                    let code = event.object["code"]?.intValue ?? 0
+                    let reason = event.object["reason"]?.stringValue
+                    throw KubeAPIError(
+                        .status(code: code, reason: reason), request: "WATCH \(path)",
+                        message: event.object["message"]?.stringValue ?? "watch error event")
+                }
+                if let version = event.resourceVersion {
+                    latest.withLock { $0 = version }
+                    state.withLock { $0.resourceVersion = version }
+                }
+                if ContinuousClock.now >= resyncAt { throw Relist(reason: "resync") }
+            },
+            onUndecodable: { [self] error in
+                metrics?.watchEvents(resource: label, type: "UNDECODABLE").increment()
+                logger.warning("skipping an undecodable watch event", metadata: ["error": "\(error)"])
+            })
+    }
+
+    private func fail(_ error: any Error, attempt: inout Int, logger: Logger, what: String) async {
+        let delay = configuration.backoff.delay(attempt: attempt)
+        attempt += 1
+        state.withLock {
+            $0.lastError = "\(error)"
+            $0.isWatching = false
+        }
+        logger.warning(
+            "\(what) failed; retrying", metadata: ["error": "\(error)", "retryIn": "\(delay)", "attempt": "\(attempt)"])
+        try? await Task.sleep(for: delay)
+    }
+
+    private func stamped(_ object: JSONValue) -> JSONValue {
+        guard case .object(var root) = object else { return object }
+        if root["kind"] == nil { root["kind"] = .string(resource.kind) }
+        if root["apiVersion"] == nil { root["apiVersion"] = .string(resource.apiVersion) }
+        return .object(root)
+    }
+}

@@ -1,0 +1,73 @@
+public import BackendTLS
+import Synchronization
+
+/// Gets ConfigMaps and Secrets on demand, with a small short-lived cache.
+///
+/// They are never cached cluster-wide (every leader-election ConfigMap in a big cluster would sit in
+/// memory); a policy names at most 8 CA objects, so fetching them when a request needs them is cheap. An
+/// entry is served from the cache for `freshFor`; `invalidate` drops it when the webhook admits a write.
+public final class CAObjectFetcher: Sendable {
+    /// `nil` object: the API server said 404.
+    private struct Entry {
+        var object: JSONValue?
+        var fetchedAt: ContinuousClock.Instant
+    }
+
+    private let client: KubeClient
+    private let freshFor: Duration
+    private let capacity: Int
+    private let cache = Mutex<[String: Entry]>([:])
+
+    public init(client: KubeClient, freshFor: Duration = .seconds(5), capacity: Int = 256) {
+        self.client = client
+        self.freshFor = freshFor
+        self.capacity = capacity
+    }
+
+    private static func key(_ resource: KubeResource, _ namespace: String, _ name: String) -> String {
+        "\(resource.plural)/\(namespace)/\(name)"
+    }
+
+    /// The cached answer, when it is fresh: `.some(nil)` is a cached 404.
+    public func cached(_ resource: KubeResource, namespace: String, name: String) -> JSONValue?? {
+        let now = ContinuousClock.now
+        return cache.withLock { cache -> JSONValue?? in
+            guard let entry = cache[Self.key(resource, namespace, name)], now - entry.fetchedAt < freshFor else {
+                return nil
+            }
+            return .some(entry.object)
+        }
+    }
+
+    /// The object (nil when it does not exist), from the cache when fresh, else from the API within `timeout`.
+    public func fetch(_ resource: KubeResource, namespace: String, name: String, timeout: Duration)
+        async throws(KubeAPIError) -> JSONValue?
+    {
+        if let cached = cached(resource, namespace: namespace, name: name) { return cached }
+        var object: JSONValue?
+        do {
+            object = try await client.get(resource.path(namespace: namespace, name: name), timeout: timeout)
+            if case .object(var root) = object {
+                if root["kind"] == nil { root["kind"] = .string(resource.kind) }
+                if root["apiVersion"] == nil { root["apiVersion"] = .string(resource.apiVersion) }
+                object = .object(root)
+            }
+        } catch {
+            guard error.statusCode == 404 else { throw error }
+            object = nil
+        }
+        let entry = Entry(object: object, fetchedAt: .now)
+        let capacity = self.capacity
+        cache.withLock { cache in
+            if cache.count >= capacity, let oldest = cache.min(by: { $0.value.fetchedAt < $1.value.fetchedAt })?.key {
+                cache[oldest] = nil
+            }
+            cache[Self.key(resource, namespace, name)] = entry
+        }
+        return object
+    }
+
+    public func invalidate(_ resource: KubeResource, namespace: String, name: String) {
+        _ = cache.withLock { $0.removeValue(forKey: Self.key(resource, namespace, name)) }
+    }
+}
