@@ -215,6 +215,30 @@ let package = Package(
             ],
             swiftSettings: upcomingFeatures
         ),
+        .target(
+            name: "KubeTestServer",
+            dependencies: [
+                "BackendTLS",
+                "BackendTLSWebhook",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Tests/KubeTestServer",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "BackendTLSKubeTests",
+            dependencies: [
+                "BackendTLSKube",
+                "KubeTestServer",
+                "BackendTLS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -1,13 +1,12 @@
 import AsyncHTTPClient
 public import BackendTLS
+import Foundation
 public import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
 import Prometheus
 import Synchronization
-
-import Foundation
 
 /// A small Kubernetes API client: get, list and watch of JSON objects, nothing else.
 ///
@@ -84,7 +83,8 @@ public final class KubeClient: Sendable {
                 do {
                     body = try await response.body.collect(upTo: maximum)
                 } catch let error as NIOTooManyBytesError {
-                    throw KubeAPIError(.decoding, request: description, message: "larger than \(maximum) bytes: \(error)")
+                    throw KubeAPIError(
+                        .decoding, request: description, message: "larger than \(maximum) bytes: \(error)")
                 } catch {
                     throw Self.transportError(error, description)
                 }
@@ -112,7 +112,8 @@ public final class KubeClient: Sendable {
     ) async throws {
         let url = self.url(path, query + [("watch", "1")])
         let description = "WATCH \(path)"
-        let response = try await send(url, description: description, verb: "watch", timeout: configuration.requestTimeout)
+        let response = try await send(
+            url, description: description, verb: "watch", timeout: configuration.requestTimeout)
         guard response.status == .ok else {
             let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
             throw Self.statusError(response.status, body, description)
@@ -196,7 +197,8 @@ public final class KubeClient: Sendable {
                 _ = try? await response.body.collect(upTo: 1 << 20)
                 token.invalidate()
                 retried = true
-                logger.info("API server refused the token; re-reading the token file", metadata: ["request": "\(description)"])
+                logger.info(
+                    "API server refused the token; re-reading the token file", metadata: ["request": "\(description)"])
                 continue
             }
             return response

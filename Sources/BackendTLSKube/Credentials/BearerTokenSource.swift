@@ -1,6 +1,5 @@
-import Synchronization
-
 import Foundation
+import Synchronization
 
 /// A bearer token, fixed or read from a file that is re-read as it rotates.
 ///

@@ -1,6 +1,5 @@
 import BackendTLS
 import BackendTLSManifests
-
 public import Foundation
 
 extension KubeCredentials {
@@ -54,11 +53,13 @@ extension KubeCredentials {
         }
         let (contextFile, context) = try entry("contexts", "context", named: contextName, in: files)
         guard let clusterName = context["cluster"]?.stringValue else {
-            throw KubeCredentialsError("kubeconfig \(contextFile): context \(contextName.debugDescription) names no cluster")
+            throw KubeCredentialsError(
+                "kubeconfig \(contextFile): context \(contextName.debugDescription) names no cluster")
         }
         let (clusterFile, cluster) = try entry("clusters", "cluster", named: clusterName, in: files)
         guard let server = cluster["server"]?.stringValue, !server.isEmpty else {
-            throw KubeCredentialsError("kubeconfig \(clusterFile): cluster \(clusterName.debugDescription) has no server")
+            throw KubeCredentialsError(
+                "kubeconfig \(clusterFile): cluster \(clusterName.debugDescription) has no server")
         }
         let insecure = cluster["insecure-skip-tls-verify"] == .bool(true)
         if insecure && !allowInsecure {

@@ -19,7 +19,8 @@ public enum PolicyVersionDiscovery {
         } catch {
             guard error.statusCode == 404 else { throw error }
             throw Failure(
-                description: "the cluster does not serve \(group) (GET /apis/\(group): 404); install the Gateway API CRDs")
+                description:
+                    "the cluster does not serve \(group) (GET /apis/\(group): 404); install the Gateway API CRDs")
         }
         let served = (groupDocument["versions"]?.arrayValue ?? []).compactMap { $0["version"]?.stringValue }
         for version in preferred where served.contains(version) {

@@ -1,9 +1,8 @@
 public import BackendTLS
+import Foundation
 public import Logging
 import Prometheus
 import Synchronization
-
-import Foundation
 
 /// Keeps a local view of one resource current: list, then watch from the list's `resourceVersion`.
 ///
@@ -87,6 +86,8 @@ public final class Informer: Sendable {
         var listedAt = ContinuousClock.now
         var listReason = "initial"
         var failures = 0
+        /// 410s in a row without an event in between: a server that keeps saying Gone must not be hammered.
+        var goneStreak = 0
         let path = resource.path(namespace: namespace)
         var selector: [(String, String)] = []
         if let fieldSelector { selector.append(("fieldSelector", fieldSelector)) }
@@ -115,7 +116,8 @@ public final class Informer: Sendable {
                         $0.resourceVersion = listVersion
                         $0.lists += 1
                     }
-                    logger.debug("listed", metadata: ["items": "\(items.count)", "resourceVersion": "\(listVersion ?? "")"])
+                    logger.debug(
+                        "listed", metadata: ["items": "\(items.count)", "resourceVersion": "\(listVersion ?? "")"])
                 } catch {
                     await fail(error, attempt: &failures, logger: logger, what: "list")
                     listReason = "error"
@@ -125,6 +127,7 @@ public final class Informer: Sendable {
             do {
                 try await watch(path, selector, from: resourceVersion ?? "", listedAt: listedAt, logger: logger) {
                     resourceVersion = $0
+                    goneStreak = 0
                 }
                 // The server ended the watch (its timeoutSeconds): watch again from where we are.
                 failures = 0
@@ -136,6 +139,8 @@ public final class Informer: Sendable {
                 logger.info("resource version expired; listing again", metadata: ["error": "\(error)"])
                 listReason = "gone"
                 resourceVersion = nil
+                if goneStreak > 0 { try? await Task.sleep(for: configuration.backoff.delay(attempt: goneStreak - 1)) }
+                goneStreak += 1
             } catch is CancellationError {
                 break
             } catch {

@@ -81,7 +81,8 @@ public final class ClusterObjectStore: Sendable {
                 logger.warning(
                     "ignoring a BackendTLSPolicy that cannot be read",
                     metadata: [
-                        "object": "\(object["metadata"]?["namespace"]?.stringValue ?? "")/\(object["metadata"]?["name"]?.stringValue ?? "")",
+                        "object":
+                            "\(object["metadata"]?["namespace"]?.stringValue ?? "")/\(object["metadata"]?["name"]?.stringValue ?? "")",
                         "error": "\(error)",
                     ])
                 return nil

@@ -1,0 +1,57 @@
+import BackendTLS
+import BackendTLSKube
+import Foundation
+import KubeTestServer
+import Testing
+
+@Suite("Cluster object store and on-demand CA objects")
+struct ClusterObjectStoreTests {
+    @Test func informersFeedTheSnapshotAndIndex() async throws {
+        let bed = try await KubeTestbed()
+        bed.server.apply(KubeTestbed.service("web"))
+        bed.server.apply(KubeTestbed.policy("first", service: "web"))
+        var configuration = ClusterObjectStore.Configuration(policyVersion: "v1")
+        configuration.informer = KubeTestbed.fastInformer
+        let store = ClusterObjectStore(
+            client: try bed.client(), configuration: configuration, metrics: bed.metrics, logger: bed.logger)
+        let task = Task { await store.run() }
+        #expect(await eventually { store.isSynced })
+        var snapshot = store.snapshot()
+        #expect(snapshot.store.service(namespace: "apps", name: "web") != nil)
+        #expect(snapshot.store.policy(namespace: "apps", name: "first") != nil)
+        #expect(
+            snapshot.index.winner(
+                for: .init(namespace: "apps", group: "", kind: "Service", name: "web", sectionName: nil))?.metadata.name
+                == "first")
+        bed.server.delete(KubeTestbed.policy("first", service: "web"))
+        bed.server.apply(KubeTestbed.policy("second", service: "web"))
+        #expect(await eventually { store.snapshot().store.policy(namespace: "apps", name: "second") != nil })
+        snapshot = store.snapshot()
+        #expect(snapshot.store.policy(namespace: "apps", name: "first") == nil)
+        #expect(store.staleness == nil)
+        await bed.server.stop()
+        #expect(await eventually { store.staleness != nil })
+        #expect(store.staleness?.contains("BackendTLSPolicys") == true || store.staleness?.contains("Services") == true)
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    @Test func fetcherCachesBriefly404sIncluded() async throws {
+        let bed = try await KubeTestbed()
+        bed.server.apply(KubeTestbed.configMap("ca", data: ["ca.crt": "x"]))
+        let fetcher = CAObjectFetcher(client: try bed.client(), freshFor: .seconds(60))
+        let first = try await fetcher.fetch(.configMaps, namespace: "apps", name: "ca", timeout: .seconds(2))
+        #expect(first?["kind"]?.stringValue == "ConfigMap")
+        _ = try await fetcher.fetch(.configMaps, namespace: "apps", name: "ca", timeout: .seconds(2))
+        #expect(try await fetcher.fetch(.configMaps, namespace: "apps", name: "absent", timeout: .seconds(2)) == nil)
+        #expect(try await fetcher.fetch(.configMaps, namespace: "apps", name: "absent", timeout: .seconds(2)) == nil)
+        #expect(bed.server.requests.count == 2)
+        fetcher.invalidate(.configMaps, namespace: "apps", name: "ca")
+        _ = try await fetcher.fetch(.configMaps, namespace: "apps", name: "ca", timeout: .seconds(2))
+        #expect(bed.server.requests.count == 3)
+        // Gets are by name: no list of ConfigMaps ever leaves the process.
+        #expect(bed.server.requests.allSatisfy { $0.path.hasSuffix("/ca") || $0.path.hasSuffix("/absent") })
+        await bed.cleanUp()
+    }
+}

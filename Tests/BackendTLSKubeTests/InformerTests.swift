@@ -1,0 +1,221 @@
+import BackendTLS
+import BackendTLSKube
+import Foundation
+import KubeTestServer
+import Synchronization
+import Testing
+
+/// Collects what an informer reports, as a name set per namespace/name.
+final class InformerSink: Sendable {
+    private let names = Mutex<Set<String>>([])
+    private let replacements = Mutex(0)
+
+    func apply(_ change: Informer.Change) {
+        func key(_ object: JSONValue) -> String {
+            "\(object["metadata"]?["namespace"]?.stringValue ?? "")/\(object["metadata"]?["name"]?.stringValue ?? "")"
+        }
+        switch change {
+        case .replaced(let objects):
+            names.withLock { $0 = Set(objects.map(key)) }
+            replacements.withLock { $0 += 1 }
+        case .upserted(let object): names.withLock { _ = $0.insert(key(object)) }
+        case .deleted(let object): names.withLock { _ = $0.remove(key(object)) }
+        }
+    }
+
+    var current: Set<String> { names.withLock { $0 } }
+    var lists: Int { replacements.withLock { $0 } }
+}
+
+@Suite("Informer against the test API server's faults")
+struct InformerTests {
+    func start(_ bed: KubeTestbed, configuration: Informer.Configuration = KubeTestbed.fastInformer)
+        throws -> (Informer, InformerSink, Task<Void, Never>)
+    {
+        let sink = InformerSink()
+        let informer = Informer(
+            client: try bed.client(), resource: .services, configuration: configuration, metrics: bed.metrics,
+            logger: bed.logger
+        ) { sink.apply($0) }
+        let task = Task { await informer.run() }
+        return (informer, sink, task)
+    }
+
+    @Test func listThenWatchAddsModifiesDeletes() async throws {
+        let bed = try await KubeTestbed()
+        bed.server.apply(KubeTestbed.service("a"))
+        let (informer, sink, task) = try start(bed)
+        #expect(await eventually { informer.hasSynced })
+        #expect(sink.current == ["apps/a"])
+        #expect(await eventually { bed.server.openWatchCount == 1 })
+        bed.server.apply(KubeTestbed.service("b"))
+        bed.server.delete(KubeTestbed.service("a"))
+        #expect(await eventually { sink.current == ["apps/b"] })
+        // The watch resumed from the list's resourceVersion with bookmarks asked for.
+        let watch = try #require(bed.server.requests.first { $0.query["watch"] == "1" })
+        #expect(watch.query["resourceVersion"] == "101")
+        #expect(watch.query["allowWatchBookmarks"] == "true")
+        #expect(
+            bed.metricsText().contains(#"backendtls_kube_watch_events_total{resource="services",type="DELETED"} 1"#))
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    @Test func bookmarksAdvanceTheResourceVersion() async throws {
+        let bed = try await KubeTestbed()
+        let (informer, _, task) = try start(bed)
+        #expect(await eventually { bed.server.openWatchCount == 1 })
+        // Objects of another resource move the cluster's resourceVersion; only a bookmark tells this watch.
+        bed.server.apply(KubeTestbed.configMap("x", data: [:]))
+        bed.server.apply(KubeTestbed.configMap("y", data: [:]))
+        bed.server.sendBookmark()
+        #expect(await eventually { informer.status.resourceVersion == "102" })
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    @Test func serverRestartMidWatchResumesWithoutLosingEvents() async throws {
+        let bed = try await KubeTestbed()
+        let (informer, sink, task) = try start(bed)
+        #expect(await eventually { bed.server.openWatchCount == 1 })
+        await bed.server.stop()
+        bed.server.apply(KubeTestbed.service("during-outage"))
+        try await Task.sleep(for: .milliseconds(200))
+        try await bed.server.restart()
+        #expect(await eventually { sink.current == ["apps/during-outage"] })
+        // Resumed by watching from the last resourceVersion, not by listing again.
+        #expect(sink.lists == 1)
+        #expect(informer.status.lastError == nil)
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    @Test(arguments: [false, true])
+    func goneRelistsAndCatchesUp(asHTTPStatus: Bool) async throws {
+        let bed = try await KubeTestbed()
+        bed.server.setGoneAsHTTPStatus(asHTTPStatus)
+        bed.server.apply(KubeTestbed.service("old"))
+        let (_, sink, task) = try start(bed)
+        #expect(await eventually { bed.server.openWatchCount == 1 })
+        await bed.server.stop()
+        bed.server.delete(KubeTestbed.service("old"))
+        bed.server.apply(KubeTestbed.service("new"))
+        bed.server.compact()
+        try await bed.server.restart()
+        #expect(await eventually { sink.current == ["apps/new"] })
+        #expect(sink.lists == 2)
+        #expect(bed.metricsText().contains(#"backendtls_kube_relists_total{resource="services",reason="gone"} 1"#))
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    @Test func expiredWatchEventRelists() async throws {
+        let bed = try await KubeTestbed()
+        let (_, sink, task) = try start(bed)
+        #expect(await eventually { bed.server.openWatchCount == 1 })
+        bed.server.expireWatches()
+        #expect(await eventually { sink.lists == 2 })
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    @Test func stalledWatchIsAbandonedAndReopened() async throws {
+        let bed = try await KubeTestbed()
+        let (_, sink, task) = try start(bed)
+        #expect(await eventually { bed.server.openWatchCount == 1 })
+        bed.server.setStallWatches(true)
+        bed.server.apply(KubeTestbed.service("sent-into-the-void"))
+        bed.server.setStallWatches(false)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(sink.current.isEmpty)
+        // The 1 s stall timeout ends the silent watch; the next one replays from the last resourceVersion.
+        #expect(await eventually(timeout: .seconds(5)) { sink.current == ["apps/sent-into-the-void"] })
+        #expect(bed.server.requests.filter { $0.query["watch"] == "1" }.count >= 2)
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    @Test func garbageLineIsCountedAndSkipped() async throws {
+        let bed = try await KubeTestbed()
+        let (_, sink, task) = try start(bed)
+        #expect(await eventually { bed.server.openWatchCount == 1 })
+        bed.server.injectGarbage()
+        bed.server.injectGarbage(#"{"type":"EXPLODED","object":{}}"#)
+        bed.server.apply(KubeTestbed.service("after-garbage"))
+        #expect(await eventually { sink.current == ["apps/after-garbage"] })
+        #expect(sink.lists == 1)
+        #expect(
+            bed.metricsText().contains(#"backendtls_kube_watch_events_total{resource="services",type="UNDECODABLE"} 2"#)
+        )
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    @Test func slowServerStillSyncs() async throws {
+        let bed = try await KubeTestbed()
+        bed.server.apply(KubeTestbed.service("a"))
+        bed.server.setResponseDelay(.milliseconds(400))
+        let (informer, sink, task) = try start(bed)
+        #expect(!informer.hasSynced)
+        #expect(await eventually { informer.hasSynced })
+        #expect(sink.current == ["apps/a"])
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    @Test func unreachableServerBacksOffAndSyncsWhenItComesBack() async throws {
+        let bed = try await KubeTestbed()
+        let client = try bed.client()
+        await bed.server.stop()
+        let sink = InformerSink()
+        let informer = Informer(
+            client: client, resource: .services, configuration: KubeTestbed.fastInformer, logger: bed.logger
+        ) { sink.apply($0) }
+        let task = Task { await informer.run() }
+        #expect(await eventually { informer.status.lastError != nil })
+        #expect(!informer.hasSynced)
+        bed.server.apply(KubeTestbed.service("late"))
+        try await bed.server.restart()
+        #expect(await eventually { informer.hasSynced && sink.current == ["apps/late"] })
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    @Test func tokenRotationKeepsTheInformerWorking() async throws {
+        let bed = try await KubeTestbed()
+        let tokenFile = bed.directory + "/token"
+        try "token-1".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let credentials = KubeCredentials(
+            server: bed.server.url,
+            certificateAuthorityPEM: Array(try Data(contentsOf: URL(fileURLWithPath: bed.server.caFile))),
+            token: try BearerTokenSource(file: tokenFile, refreshInterval: .seconds(3600)), origin: "test")
+        let client = bed.track(try KubeClient(credentials: credentials, logger: bed.logger))
+        let sink = InformerSink()
+        let informer = Informer(
+            client: client, resource: .services, configuration: KubeTestbed.fastInformer, logger: bed.logger
+        ) { sink.apply($0) }
+        let task = Task { await informer.run() }
+        #expect(await eventually { bed.server.openWatchCount == 1 })
+        bed.server.rotateToken(to: "token-2")
+        try "token-2".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        // Drop the connection: the informer must come back with the new token.
+        try await bed.server.restart()
+        bed.server.apply(KubeTestbed.service("after-rotation"))
+        #expect(await eventually { sink.current == ["apps/after-rotation"] })
+        let refused = bed.server.requests.filter { !$0.authorized }
+        #expect(refused.count == 1)
+        #expect(bed.server.requests.last?.authorized == true)
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+}
