@@ -101,6 +101,7 @@ let package = Package(
             name: "BackendTLSWebhook",
             dependencies: [
                 "BackendTLS",
+                "BackendTLSKube",
                 "BackendTLSServerSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -123,6 +124,7 @@ let package = Package(
             name: "backendtls-webhook",
             dependencies: [
                 "BackendTLSWebhook",
+                "BackendTLSKube",
                 "BackendTLSServerSupport",
                 "BackendTLS",
                 "BackendTLSCommandLine",
@@ -243,6 +245,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "BackendTLS",
+                "KubeTestServer",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BackendTLS
 import BackendTLSCommandLine
+import BackendTLSKube
 import BackendTLSServerSupport
 import BackendTLSWebhook
 import Logging
@@ -23,6 +24,10 @@ struct WebhookCommand: AsyncParsableCommand {
     enum StoreMode: String, ExpressibleByArgument {
         case memory
         case kubernetes
+    }
+
+    enum UnavailableMode: String, ExpressibleByArgument {
+        case warn, deny
     }
 
     enum LogLevel: String, ExpressibleByArgument {
@@ -55,8 +60,40 @@ struct WebhookCommand: AsyncParsableCommand {
     @Option(name: .customLong("metrics-listen"), help: "Plain-HTTP address for Prometheus /metrics.")
     var metricsListen = "0.0.0.0:9090"
 
-    @Option(help: "Where cluster objects come from: memory (learned from admitted requests) or kubernetes.")
-    var store: StoreMode = .memory
+    @Option(
+        help:
+            "Where cluster objects come from: kubernetes (the API server; the default in a pod) or memory (learned from admitted requests; the default elsewhere)."
+    )
+    var store: StoreMode?
+
+    @Option(help: "kubeconfig for --store kubernetes outside a pod (default: KUBECONFIG, then ~/.kube/config).")
+    var kubeconfig: String?
+
+    @Option(help: "kubeconfig context to use (default: its current-context).")
+    var context: String?
+
+    @Flag(
+        name: .customLong("allow-insecure-kubeconfig"),
+        help: "Accept a kubeconfig cluster with insecure-skip-tls-verify (never do this in production).")
+    var allowInsecureKubeconfig = false
+
+    @Option(
+        name: .customLong("watch-namespace"),
+        help: "Watch BackendTLSPolicies and Services in this namespace only (default: all namespaces).")
+    var watchNamespace: String?
+
+    @Option(
+        name: .customLong("lookup-timeout"),
+        help: "Seconds an admission may wait for ConfigMaps/Secrets fetched from the API server.")
+    var lookupTimeout = 2.0
+
+    @Option(
+        name: .customLong("when-api-unavailable"),
+        help: "What cross-object checks that could not be made do: warn (the policy's own rules still deny) or deny.")
+    var whenAPIUnavailable: UnavailableMode = .warn
+
+    @Option(name: .customLong("resync-interval"), help: "Seconds between full relists of the watched resources.")
+    var resyncInterval = 600.0
 
     @OptionGroup var validation: ValidationOptions
 
@@ -103,8 +140,8 @@ struct WebhookCommand: AsyncParsableCommand {
         guard readTimeout > 0, idleTimeout > 0, certificatePollInterval > 0, shutdownGracePeriod >= 0 else {
             throw ValidationError("timeouts and intervals must be positive")
         }
-        if store == .kubernetes {
-            throw ValidationError("--store kubernetes is not available in this build yet; use --store memory")
+        guard lookupTimeout > 0, resyncInterval > 0 else {
+            throw ValidationError("--lookup-timeout and --resync-interval must be positive")
         }
     }
 
@@ -144,9 +181,12 @@ struct WebhookCommand: AsyncParsableCommand {
                 maximumConcurrentStreams: maximumConcurrentStreams,
                 shutdownGracePeriod: .milliseconds(Int64(shutdownGracePeriod * 1000))),
             validation: validation.configuration())
+        let metrics = WebhookMetrics()
         let application: WebhookApplication
         do {
-            application = try WebhookApplication(configuration: configuration, logger: logger)
+            let store = try makeStore(validation: configuration.validation, metrics: metrics, logger: logger)
+            application = try WebhookApplication(
+                configuration: configuration, store: store, metrics: metrics, logger: logger)
         } catch {
             logger.critical("cannot start", metadata: ["reason": "\(error)"])
             throw ExitCode(1)
@@ -157,5 +197,35 @@ struct WebhookCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+
+    /// Memory, or the API server through in-cluster credentials or a kubeconfig.
+    func makeStore(validation: ValidationConfiguration, metrics: WebhookMetrics, logger: Logger) throws
+        -> any WebhookStore
+    {
+        let inCluster = KubeCredentials.isInCluster()
+        let mode = store ?? (inCluster || kubeconfig != nil ? .kubernetes : .memory)
+        guard mode == .kubernetes else { return MemoryObjectStore() }
+        let credentials: KubeCredentials
+        if inCluster && kubeconfig == nil {
+            credentials = try KubeCredentials.inCluster()
+        } else {
+            credentials = try KubeCredentials.kubeconfig(
+                paths: KubeCredentials.kubeconfigPaths(flag: kubeconfig), context: context,
+                allowInsecure: allowInsecureKubeconfig)
+        }
+        if credentials.insecureSkipTLSVerify {
+            logger.warning("the API server's certificate is NOT verified (--allow-insecure-kubeconfig)")
+        }
+        let kubeMetrics = KubeMetrics(registry: metrics.registry)
+        let client = try KubeClient(credentials: credentials, metrics: kubeMetrics, logger: logger)
+        var storeConfiguration = KubernetesWebhookStore.Configuration()
+        storeConfiguration.namespace = watchNamespace
+        storeConfiguration.lookupTimeout = .milliseconds(Int64(lookupTimeout * 1000))
+        storeConfiguration.denyWhenUnavailable = whenAPIUnavailable == .deny
+        storeConfiguration.informer.resyncInterval = .milliseconds(Int64(resyncInterval * 1000))
+        return KubernetesWebhookStore(
+            client: client, configuration: storeConfiguration, validation: validation, metrics: kubeMetrics,
+            logger: logger)
     }
 }

@@ -67,6 +67,17 @@ public final class CAObjectFetcher: Sendable {
         return object
     }
 
+    /// `fetch` as a value, for task groups that collect several lookups.
+    public func result(_ resource: KubeResource, namespace: String, name: String, timeout: Duration) async
+        -> Result<JSONValue?, KubeAPIError>
+    {
+        do {
+            return .success(try await fetch(resource, namespace: namespace, name: name, timeout: timeout))
+        } catch {
+            return .failure(error)
+        }
+    }
+
     public func invalidate(_ resource: KubeResource, namespace: String, name: String) {
         _ = cache.withLock { $0.removeValue(forKey: Self.key(resource, namespace, name)) }
     }

@@ -54,22 +54,66 @@ public struct AdmissionService: Sendable {
         return .success(endpoint)
     }
 
-    public func handle(endpoint: AdmissionEvaluator.Endpoint, body: [UInt8]) -> Answer {
+    /// An answer now, or work that must wait for the store (on-demand lookups) and answers later.
+    public enum Reply: Sendable {
+        case now(Answer)
+        case later(@Sendable () async -> Answer)
+    }
+
+    /// Answers synchronously; for stores that never defer (memory mode, tests). A deferred store is awaited.
+    public func handle(endpoint: AdmissionEvaluator.Endpoint, body: [UInt8]) async -> Answer {
+        switch respond(endpoint: endpoint, body: body) {
+        case .now(let answer): answer
+        case .later(let work): await work()
+        }
+    }
+
+    public func respond(endpoint: AdmissionEvaluator.Endpoint, body: [UInt8]) -> Reply {
         let start = ContinuousClock.now
         let review: AdmissionReview
         do {
             review = try AdmissionReview(bytes: body)
         } catch {
             logger.debug("malformed AdmissionReview", metadata: ["error": "\(error)"])
-            return self.error(400, error.description)
+            return .now(self.error(400, error.description))
         }
+        // Only validation reads other objects; defaulting never waits for the API server.
+        let prepared: PreparedStore
+        if endpoint == .validate {
+            prepared = store.prepare(for: review.request)
+        } else {
+            let snapshot = store.snapshot()
+            prepared = .ready(StoreView(store: snapshot.store, index: snapshot.index))
+        }
+        switch prepared {
+        case .ready(let view):
+            return .now(decide(review, endpoint: endpoint, view: view, start: start))
+        case .pending(let work):
+            return .later { decide(review, endpoint: endpoint, view: await work(), start: start) }
+        }
+    }
+
+    private func decide(
+        _ review: AdmissionReview,
+        endpoint: AdmissionEvaluator.Endpoint,
+        view: StoreView,
+        start: ContinuousClock.Instant
+    ) -> Answer {
         let request = review.request
-        let snapshot = store.snapshot()
         let now = clock()
         let context = ValidationContext(
-            store: snapshot.store, now: now, configuration: evaluator.configuration, inspector: inspector,
-            index: snapshot.index)
-        let decision = evaluator.evaluate(request, endpoint: endpoint, context: context)
+            store: view.store, now: now, configuration: evaluator.configuration, inspector: inspector,
+            index: view.index)
+        var decision = evaluator.evaluate(request, endpoint: endpoint, context: context)
+        if decision.handled, endpoint == .validate, !view.notices.isEmpty {
+            let object = ObjectReference(kind: request.kind.kind, namespace: request.namespace, name: request.name)
+            for notice in view.notices {
+                decision.diagnostics.append(
+                    Diagnostic(
+                        severity: view.noticesDeny ? .error : .warning, reason: .lookupFailed, field: "",
+                        object: object, message: notice))
+            }
+        }
         let response = AdmissionResponse(uid: request.uid, decision: decision)
         if response.allowed, endpoint == .validate { store.observe(admitted: request, now: now) }
         record(request, endpoint: endpoint, decision: decision, response: response)

@@ -23,6 +23,10 @@ final class AdmissionHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     /// HTTP/2 streams time their own requests; HTTP/1 connections use `RequestDeadlineHandler`.
     private let streamReadTimeout: TimeAmount?
     private var timeout: Scheduled<Void>?
+    /// Completes once every answer queued so far is written: deferred answers (on-demand lookups) must not
+    /// let a later pipelined request's answer overtake them.
+    private var pendingWrites: EventLoopFuture<Void>?
+    private var removed = false
 
     init(service: AdmissionService, limits: WebhookConfiguration.Limits, streamReadTimeout: TimeAmount? = nil) {
         self.service = service
@@ -88,11 +92,33 @@ final class AdmissionHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             context.pipeline.fireUserInboundEventTriggered(CycleEvent.requestComplete)
             let bytes = body.map { Array($0.readableBytesView) } ?? []
             body = nil
-            write(service.handle(endpoint: endpoint, body: bytes), keepAlive: keepAlive, context: context)
+            deliver(service.respond(endpoint: endpoint, body: bytes), keepAlive: keepAlive, context: context)
+        }
+    }
+
+    private func deliver(_ reply: AdmissionService.Reply, keepAlive: Bool, context: ChannelHandlerContext) {
+        if case .now(let answer) = reply, pendingWrites == nil {
+            return write(answer, keepAlive: keepAlive, context: context)
+        }
+        let answer = context.eventLoop.makePromise(of: AdmissionService.Answer.self)
+        switch reply {
+        case .now(let ready): answer.succeed(ready)
+        case .later(let work): answer.completeWithTask { await work() }
+        }
+        let previous = pendingWrites ?? context.eventLoop.makeSucceededVoidFuture()
+        let written = previous.flatMap { answer.futureResult }.assumeIsolated().map { [self] answer in
+            // The connection may have gone while the store was fetching; then there is no one to answer.
+            guard !self.removed else { return }
+            self.write(answer, keepAlive: keepAlive, context: context)
+        }.nonisolated()
+        pendingWrites = written
+        written.assumeIsolated().whenComplete { [self] _ in
+            if self.pendingWrites === written { self.pendingWrites = nil }
         }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        removed = true
         cancelTimeout()
     }
 

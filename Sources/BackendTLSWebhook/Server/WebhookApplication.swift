@@ -14,12 +14,15 @@ public struct WebhookApplication: Sendable {
     public let store: any WebhookStore
 
     /// Fails at start-up (unreadable or mismatched certificate files), naming the files.
-    public init(configuration: WebhookConfiguration, store: any WebhookStore = MemoryObjectStore(), logger: Logger)
-        throws
-    {
+    /// - Parameter metrics: pass the registry other parts (the Kubernetes store) already report into.
+    public init(
+        configuration: WebhookConfiguration,
+        store: any WebhookStore = MemoryObjectStore(),
+        metrics: WebhookMetrics = WebhookMetrics(),
+        logger: Logger
+    ) throws {
         self.configuration = configuration
         self.store = store
-        let metrics = WebhookMetrics()
         self.metrics = metrics
         self.reloader = try ServingCertificateReloader(tls: configuration.tls, logger: logger, metrics: metrics)
         let service = AdmissionService(
@@ -40,8 +43,14 @@ public struct WebhookApplication: Sendable {
                 return .init(status: 200, body: Array("ok\n".utf8))
             case "/readyz":
                 // Ready once the store has synced and the TLS listener is up with a loaded certificate.
-                let ready = store.isSynced && server.boundAddress != nil
-                return .init(status: ready ? 200 : 503, body: Array((ready ? "ok\n" : "not ready\n").utf8))
+                guard server.boundAddress != nil else {
+                    return .init(status: 503, body: Array("not ready: the admission listener is not up\n".utf8))
+                }
+                guard store.isSynced else {
+                    let reason = store.notReadyReason ?? "the store has not synced"
+                    return .init(status: 503, body: Array("not ready: \(reason)\n".utf8))
+                }
+                return .init(status: 200, body: Array("ok\n".utf8))
             default:
                 return .init(status: 404, body: Array("not found\n".utf8))
             }
@@ -52,6 +61,8 @@ public struct WebhookApplication: Sendable {
             return .init(
                 status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer())
         }
-        return [reloader, server, probes, metricsServer]
+        // The store first: informers start listing while the listeners come up.
+        let storeServices = (store as? any ServiceLifecycle.Service).map { [$0] } ?? []
+        return storeServices + [reloader, server, probes, metricsServer]
     }
 }

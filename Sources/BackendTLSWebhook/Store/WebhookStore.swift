@@ -17,6 +17,43 @@ public protocol WebhookStore: Sendable {
     var isSynced: Bool { get }
     /// Called for every allowed, non-dry-run request, so a memory store can learn the cluster from admissions.
     func observe(admitted request: AdmissionRequest, now: Date)
+    /// What `request` should be judged against. A store that must first fetch objects (the Kubernetes store
+    /// gets referenced ConfigMaps on demand) answers `.pending`; the default is the current snapshot.
+    func prepare(for request: AdmissionRequest) -> PreparedStore
+    /// Why the store is not ready, for `/readyz` (nil when ready or unknown).
+    var notReadyReason: String? { get }
+}
+
+/// The objects one request is judged against, and what the store could not vouch for.
+public struct StoreView: Sendable {
+    public var store: StoreSnapshot
+    public var index: PolicyIndex
+    /// Cross-object checks that could not be made (API server unreachable), as sentences for warnings.
+    public var notices: [String]
+    /// Whether notices deny (`--when-api-unavailable deny`) rather than warn.
+    public var noticesDeny: Bool
+
+    public init(store: StoreSnapshot, index: PolicyIndex, notices: [String] = [], noticesDeny: Bool = false) {
+        self.store = store
+        self.index = index
+        self.notices = notices
+        self.noticesDeny = noticesDeny
+    }
+}
+
+public enum PreparedStore: Sendable {
+    case ready(StoreView)
+    /// Run off the event loop; bounded by the store's lookup timeout.
+    case pending(@Sendable () async -> StoreView)
+}
+
+extension WebhookStore {
+    public func prepare(for request: AdmissionRequest) -> PreparedStore {
+        let snapshot = snapshot()
+        return .ready(StoreView(store: snapshot.store, index: snapshot.index))
+    }
+
+    public var notReadyReason: String? { nil }
 }
 
 /// Learns objects from the admission requests it allows: enough for conflicts and references in a demo.
