@@ -110,8 +110,9 @@ public final class KubernetesWebhookStore: WebhookStore, ServiceLifecycle.Servic
     }
 
     /// The CA objects a policy request names, in the request's namespace.
-    private func caReferences(of request: AdmissionRequest) -> [(KubeResource, ValidationConfiguration.GroupKind, String)]
-    {
+    private func caReferences(of request: AdmissionRequest) -> [(
+        KubeResource, ValidationConfiguration.GroupKind, String
+    )] {
         guard request.kind.group == BackendTLSPolicyVersion.group, request.kind.kind == "BackendTLSPolicy",
             request.operation == .create || request.operation == .update,
             let object = request.object,
@@ -136,7 +137,8 @@ public final class KubernetesWebhookStore: WebhookStore, ServiceLifecycle.Servic
             return .ready(StoreView(store: StoreSnapshot(), index: PolicyIndex(policies: [])))
         }
         let snapshot = store.snapshot()
-        var view = StoreView(store: snapshot.store, index: snapshot.index, noticesDeny: configuration.denyWhenUnavailable)
+        var view = StoreView(
+            store: snapshot.store, index: snapshot.index, noticesDeny: configuration.denyWhenUnavailable)
         let isPolicy = request.kind.kind == "BackendTLSPolicy"
         if isPolicy, let staleness = store.staleness {
             view.notices.append(
@@ -178,7 +180,9 @@ public final class KubernetesWebhookStore: WebhookStore, ServiceLifecycle.Servic
                     case .failure(let error):
                         logger.warning(
                             "CA object lookup failed",
-                            metadata: ["object": "\(reference.1.kind) \(namespace)/\(reference.2)", "error": "\(error)"])
+                            metadata: [
+                                "object": "\(reference.1.kind) \(namespace)/\(reference.2)", "error": "\(error)",
+                            ])
                         view.store.recordLookupFailure(
                             LookupFailure(message: error.description, deny: deny), reference.1, namespace: namespace,
                             name: reference.2)
