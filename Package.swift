@@ -139,6 +139,7 @@ let package = Package(
             name: "BackendTLSSidecar",
             dependencies: [
                 "BackendTLS",
+                "BackendTLSKube",
                 "BackendTLSManifests",
                 "BackendTLSServerSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -159,6 +160,7 @@ let package = Package(
             name: "backendtls-sidecar",
             dependencies: [
                 "BackendTLSSidecar",
+                "BackendTLSKube",
                 "BackendTLSServerSupport",
                 "BackendTLS",
                 "BackendTLSCommandLine",
@@ -245,6 +247,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "BackendTLS",
+                "BackendTLSManifests",
                 "KubeTestServer",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

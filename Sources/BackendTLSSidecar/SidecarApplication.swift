@@ -1,3 +1,4 @@
+public import BackendTLSKube
 import BackendTLSServerSupport
 public import Logging
 import Prometheus
@@ -9,19 +10,30 @@ public struct SidecarApplication: Sendable {
     public let state: SidecarState
     public let metrics: SidecarMetrics
     private let logger: Logger
+    private let kube: KubeConfigSource?
 
-    public init(configuration: SidecarConfiguration, logger: Logger) {
+    /// - Parameter kubeClient: cluster mode (`--kube`): configuration comes from the API server, not a directory.
+    public init(configuration: SidecarConfiguration, kubeClient: KubeClient? = nil, logger: Logger) {
         self.configuration = configuration
-        self.state = SidecarState(configuration: configuration.validation)
-        self.metrics = SidecarMetrics()
+        let state = SidecarState(configuration: configuration.validation)
+        let metrics = SidecarMetrics()
+        self.state = state
+        self.metrics = metrics
         self.logger = logger
+        self.kube = kubeClient.map {
+            KubeConfigSource(
+                client: $0, namespace: configuration.namespace, state: state, validation: configuration.validation,
+                metrics: metrics, logger: logger)
+        }
     }
 
     public var services: [any ServiceLifecycle.Service] {
-        let source = ConfigDirectorySource(
-            directory: configuration.configDirectory, namespace: configuration.namespace, state: state,
-            metrics: metrics,
-            logger: logger)
+        let source: any ServiceLifecycle.Service =
+            kube
+            ?? ConfigDirectorySource(
+                directory: configuration.configDirectory ?? ".", namespace: configuration.namespace, state: state,
+                metrics: metrics, logger: logger)
+        let kube = self.kube
         let server = SidecarServer(configuration: configuration, state: state, metrics: metrics, logger: logger)
         let state = self.state
         let registry = metrics.registry
@@ -34,9 +46,11 @@ public struct SidecarApplication: Sendable {
             case "/healthz", "/livez":
                 return .init(status: 200, body: Array("ok\n".utf8))
             case "/readyz":
-                return state.isLoaded
-                    ? .init(status: 200, body: Array("ok\n".utf8))
-                    : .init(status: 503, body: Array("configuration not loaded\n".utf8))
+                guard state.isLoaded else {
+                    let reason = kube?.notReadyReason.map { ": \($0)" } ?? ""
+                    return .init(status: 503, body: Array("configuration not loaded\(reason)\n".utf8))
+                }
+                return .init(status: 200, body: Array("ok\n".utf8))
             default:
                 return .init(status: 404, body: Array("not found\n".utf8))
             }

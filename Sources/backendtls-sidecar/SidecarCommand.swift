@@ -1,6 +1,7 @@
 import ArgumentParser
 import BackendTLS
 import BackendTLSCommandLine
+import BackendTLSKube
 import BackendTLSServerSupport
 import BackendTLSSidecar
 import Foundation
@@ -31,7 +32,23 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("config-dir"),
         help: "Directory of manifests (policies, ConfigMaps, Secrets, Services); reloaded on change.")
-    var configDirectory: String
+    var configDirectory: String?
+
+    @Flag(
+        help:
+            "Cluster mode: watch BackendTLSPolicies and Services of the namespace and the CA objects they reference.")
+    var kube = false
+
+    @Option(help: "kubeconfig for --kube outside a pod (default: in-cluster credentials, KUBECONFIG, ~/.kube/config).")
+    var kubeconfig: String?
+
+    @Option(help: "kubeconfig context to use (default: its current-context).")
+    var context: String?
+
+    @Flag(
+        name: .customLong("allow-insecure-kubeconfig"),
+        help: "Accept a kubeconfig cluster with insecure-skip-tls-verify (never do this in production).")
+    var allowInsecureKubeconfig = false
 
     @Flag(
         name: .customLong("require-policy"),
@@ -55,6 +72,9 @@ struct SidecarCommand: AsyncParsableCommand {
     static let serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
     func validate() throws {
+        guard (configDirectory != nil) != kube else {
+            throw ValidationError("give exactly one configuration source: --config-dir DIR or --kube")
+        }
         if listen != "none", ListenAddress(parsing: listen) == nil {
             throw ValidationError("--listen \(listen.debugDescription) is not HOST:PORT")
         }
@@ -91,12 +111,35 @@ struct SidecarCommand: AsyncParsableCommand {
                 connect: .milliseconds(Int64(connectTimeout * 1000)),
                 handshake: .milliseconds(Int64(handshakeTimeout * 1000))),
             validation: validation.configuration())
-        let application = SidecarApplication(configuration: configuration, logger: logger)
+        let application: SidecarApplication
+        do {
+            application = SidecarApplication(
+                configuration: configuration, kubeClient: try kube ? makeKubeClient(logger: logger) : nil,
+                logger: logger)
+        } catch {
+            logger.critical("cannot start", metadata: ["reason": "\(error)"])
+            throw ExitCode(1)
+        }
         let group = ServiceGroup(
             configuration: .init(
                 services: application.services.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+
+    func makeKubeClient(logger: Logger) throws -> KubeClient {
+        let credentials: KubeCredentials
+        if KubeCredentials.isInCluster() && kubeconfig == nil {
+            credentials = try KubeCredentials.inCluster()
+        } else {
+            credentials = try KubeCredentials.kubeconfig(
+                paths: KubeCredentials.kubeconfigPaths(flag: kubeconfig), context: context,
+                allowInsecure: allowInsecureKubeconfig)
+        }
+        if credentials.insecureSkipTLSVerify {
+            logger.warning("the API server's certificate is NOT verified (--allow-insecure-kubeconfig)")
+        }
+        return try KubeClient(credentials: credentials, logger: logger)
     }
 }

@@ -29,7 +29,14 @@ public final class ClusterObjectStore: Sendable {
     public let services: Informer
     private let state: LockedStore
 
-    public init(client: KubeClient, configuration: Configuration, metrics: KubeMetrics?, logger: Logger) {
+    /// - Parameter onChange: called after every applied change (the sidecar rebuilds its configuration).
+    public init(
+        client: KubeClient,
+        configuration: Configuration,
+        metrics: KubeMetrics?,
+        logger: Logger,
+        onChange: @escaping @Sendable () -> Void = {}
+    ) {
         let state = LockedStore()
         self.state = state
         self.client = client
@@ -40,12 +47,14 @@ public final class ClusterObjectStore: Sendable {
             logger: logger
         ) { change in
             Self.applyPolicy(change, to: state, logger: logger)
+            onChange()
         }
         self.services = Informer(
             client: client, resource: .services, namespace: configuration.namespace,
             configuration: configuration.informer, metrics: metrics, logger: logger
         ) { change in
             Self.applyService(change, to: state, logger: logger)
+            onChange()
         }
     }
 

@@ -46,7 +46,8 @@ public struct SidecarConfiguration: Sendable {
     public var httpListen: ListenAddress?
     public var routes: [Route]
     public var namespace: String
-    public var configDirectory: String
+    /// `--config-dir`; `nil` in cluster mode (`--kube`).
+    public var configDirectory: String?
     /// Refuse (502) traffic to Services that no policy covers instead of forwarding it in plaintext.
     public var requirePolicy: Bool
     public var metricsListen: ListenAddress
@@ -58,7 +59,7 @@ public struct SidecarConfiguration: Sendable {
         httpListen: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 15001),
         routes: [Route] = [],
         namespace: String = "default",
-        configDirectory: String,
+        configDirectory: String?,
         requirePolicy: Bool = false,
         metricsListen: ListenAddress = ListenAddress(host: "127.0.0.1", port: 15090),
         timeouts: Timeouts = Timeouts(),

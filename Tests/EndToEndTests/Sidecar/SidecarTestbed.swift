@@ -604,9 +604,11 @@ final class SidecarUnderTest {
             let metricsPort = try LoopbackPort.free()
             let routePorts = try routes.map { _ in try LoopbackPort.free() }
             var flags = [
-                "--config-dir", configDirectory.path, "--listen", "127.0.0.1:\(httpPort)",
-                "--metrics-listen", "127.0.0.1:\(metricsPort)", "--log-level", "debug",
+                "--listen", "127.0.0.1:\(httpPort)", "--metrics-listen", "127.0.0.1:\(metricsPort)", "--log-level",
+                "debug",
             ]
+            // Cluster mode reads the (test) API server instead of a directory.
+            if !arguments.contains("--kube") { flags += ["--config-dir", configDirectory.path] }
             for (port, route) in zip(routePorts, routes) { flags += ["--route", "127.0.0.1:\(port)=\(route)"] }
             let child = try ChildProcess(SidecarTools.sidecar, flags + arguments, log: log)
             let sidecar = SidecarUnderTest(

@@ -1,0 +1,175 @@
+public import BackendTLS
+public import BackendTLSKube
+public import Logging
+import Prometheus
+public import ServiceLifecycle
+import Synchronization
+
+/// `--kube`: the sidecar's configuration from the API server — BackendTLSPolicies and Services of its
+/// namespace through informers, and each CA ConfigMap or Secret those policies reference through its own
+/// watch (`fieldSelector=metadata.name=…`), so no other ConfigMap or Secret ever reaches the pod.
+///
+/// Every change rebuilds the store and installs it (a new generation: new connections use it, pooled
+/// ones made under the old one are drained), within milliseconds of the watch event.
+public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
+    private let client: KubeClient
+    private let namespace: String
+    private let state: SidecarState
+    private let validation: ValidationConfiguration
+    private let metrics: SidecarMetrics
+    private let kubeMetrics: KubeMetrics
+    private let informerConfiguration: Informer.Configuration
+    private let logger: Logger
+    private let problem = Mutex<String?>("discovering the BackendTLSPolicy version the cluster serves")
+
+    public init(
+        client: KubeClient,
+        namespace: String,
+        state: SidecarState,
+        validation: ValidationConfiguration,
+        metrics: SidecarMetrics,
+        informer: Informer.Configuration = .init(),
+        logger: Logger
+    ) {
+        self.client = client
+        self.namespace = namespace
+        self.state = state
+        self.validation = validation
+        self.metrics = metrics
+        self.kubeMetrics = KubeMetrics(registry: metrics.registry)
+        self.informerConfiguration = informer
+        self.logger = logger
+    }
+
+    /// Why the configuration is not loaded yet, for `/readyz`.
+    public var notReadyReason: String? { problem.withLock { $0 } }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.watch() }
+        await client.shutdown()
+    }
+
+    private func watch() async {
+        var attempt = 0
+        var version: String?
+        while version == nil, !Task.isCancelled {
+            do {
+                version = try await PolicyVersionDiscovery.discover(using: client)
+            } catch {
+                problem.withLock { $0 = "\(error)" }
+                logger.warning("cannot discover BackendTLSPolicy; not ready", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: Backoff(initial: .seconds(1)).delay(attempt: attempt))
+                attempt += 1
+            }
+        }
+        guard let version else { return }
+        problem.withLock { $0 = "waiting for the first list of backendtlspolicies and services" }
+        let (changes, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        var configuration = ClusterObjectStore.Configuration(namespace: namespace, policyVersion: version)
+        configuration.informer = informerConfiguration
+        let cluster = ClusterObjectStore(
+            client: client, configuration: configuration, metrics: kubeMetrics, logger: logger
+        ) { signal.yield() }
+        let caObjects = CAObjectWatches()
+        logger.info(
+            "watching the cluster",
+            metadata: [
+                "server": "\(client.credentials.server)", "credentials": "\(client.credentials.origin)",
+                "namespace": "\(namespace)", "backendTLSPolicyVersion": "\(version)",
+            ])
+        let clusterTask = Task { await cluster.run() }
+        for await _ in changes {
+            // Events come in bursts (a list, an apply of several objects): settle, then rebuild once.
+            try? await Task.sleep(for: .milliseconds(20))
+            let snapshot = cluster.snapshot()
+            caObjects.reconcile(
+                wanted: referencedCAObjects(snapshot.store), start: { resource, name in
+                    let informer = Informer(
+                        client: self.client, resource: resource, namespace: self.namespace,
+                        fieldSelector: "metadata.name=\(name)", configuration: self.informerConfiguration,
+                        metrics: self.kubeMetrics, logger: self.logger
+                    ) { change in
+                        caObjects.apply(change, key: "\(resource.kind)/\(name)")
+                        signal.yield()
+                    }
+                    return Task { await informer.run() }
+                })
+            guard cluster.isSynced else { continue }
+            var store = snapshot.store
+            for object in caObjects.objects { store.insert(object, defaultNamespace: namespace) }
+            state.install(store)
+            problem.withLock { $0 = nil }
+            metrics.configReloads(result: "success").increment()
+            logger.debug("configuration rebuilt from the cluster", metadata: ["policies": "\(store.allPolicies.count)"])
+        }
+        clusterTask.cancel()
+        caObjects.stopAll()
+        await clusterTask.value
+    }
+
+    /// ConfigMaps and Secrets named by the namespace's policies, of the kinds this installation resolves.
+    private func referencedCAObjects(_ store: StoreSnapshot) -> Set<CAObjectWatches.Reference> {
+        var wanted = Set<CAObjectWatches.Reference>()
+        for policy in store.policies(inNamespace: namespace) {
+            for ref in policy.validation.caCertificateRefs {
+                guard let kind = ref.kind, let name = ref.name, ref.effectiveGroup.isEmpty,
+                    validation.allowedCACertificateRefKinds.contains(.init(group: "", kind: kind))
+                else { continue }
+                switch kind {
+                case "ConfigMap": wanted.insert(.init(resource: .configMaps, name: name))
+                case "Secret": wanted.insert(.init(resource: .secrets, name: name))
+                default: continue
+                }
+            }
+        }
+        return wanted
+    }
+}
+
+/// One watch per referenced CA object, started and stopped as policies come and go, and what they hold.
+final class CAObjectWatches: Sendable {
+    struct Reference: Hashable, Sendable {
+        var resource: KubeResource
+        var name: String
+        var key: String { "\(resource.kind)/\(name)" }
+    }
+
+    private let watches = Mutex<[Reference: Task<Void, Never>]>([:])
+    private let held = Mutex<[String: JSONValue]>([:])
+
+    var objects: [JSONValue] { held.withLock { held in held.keys.sorted().compactMap { held[$0] } } }
+
+    func reconcile(wanted: Set<Reference>, start: (KubeResource, String) -> Task<Void, Never>) {
+        let (stopped, missing) = watches.withLock { watches -> ([Reference: Task<Void, Never>], [Reference]) in
+            let stopped = watches.filter { !wanted.contains($0.key) }
+            for reference in stopped.keys { watches[reference] = nil }
+            return (stopped, wanted.filter { watches[$0] == nil }.sorted { $0.key < $1.key })
+        }
+        for (reference, task) in stopped {
+            task.cancel()
+            _ = held.withLock { $0.removeValue(forKey: reference.key) }
+        }
+        for reference in missing {
+            let task = start(reference.resource, reference.name)
+            watches.withLock { $0[reference] = task }
+        }
+    }
+
+    func apply(_ change: Informer.Change, key: String) {
+        held.withLock { held in
+            switch change {
+            case .replaced(let objects): held[key] = objects.first
+            case .upserted(let object): held[key] = object
+            case .deleted: held[key] = nil
+            }
+        }
+    }
+
+    func stopAll() {
+        let all = watches.withLock { watches in
+            defer { watches = [:] }
+            return Array(watches.values)
+        }
+        for task in all { task.cancel() }
+    }
+}

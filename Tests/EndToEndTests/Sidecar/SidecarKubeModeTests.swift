@@ -1,0 +1,101 @@
+import BackendTLS
+import BackendTLSManifests
+import Foundation
+import KubeTestServer
+import Testing
+
+/// `backendtls-sidecar --kube` against nginx, reading its configuration from the `TestKubeAPIServer`
+/// (the test double of the API server) through a kubeconfig: policies, Services and the referenced CA
+/// ConfigMap come from list/watch, and changes there reach the wire without a restart.
+@Suite(.enabled(if: SidecarTools.available, "nginx, openssl or curl is not installed"))
+struct SidecarKubeModeTests {
+    static let hostname = SidecarPKI.serviceHostname
+
+    /// Applies YAML manifests (as `--config-dir` tests write them) to the test API server.
+    func apply(_ server: TestKubeAPIServer, _ manifests: String...) throws {
+        for manifest in manifests {
+            for object in try ManifestParser.parse(manifest, source: "test") { server.apply(object.object) }
+        }
+    }
+
+    @Test func policiesAndCAComeFromTheClusterAndChangesApplyLive() async throws {
+        let pki = try SidecarPKI.shared()
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let server = try TestKubeAPIServer(directory: bed.directory.appendingPathComponent("kube").path)
+        try await server.start()
+        let kubeconfig = bed.directory.appendingPathComponent("kubeconfig").path
+        try server.writeKubeconfig(to: kubeconfig, token: "token-1")
+        try bed.nginx.start([.tls(name: "backend", certificates: [Self.hostname: pki.leaf])])
+        let port = bed.nginx.port("backend")
+        try apply(
+            server, Manifest.service("backend", ports: [("https", port)]),
+            Manifest.caConfigMap("backend-ca", pem: pki.root.certificatePEM),
+            Manifest.caConfigMap("unrelated", pem: "not for this pod"),
+            Manifest.policy("backend", service: "backend"))
+
+        let sidecar = try bed.startSidecar(
+            arguments: ["--kube", "--kubeconfig", kubeconfig, "--namespace", "default", "--require-policy"])
+        let first = try sidecar.get("backend:\(port)", path: "/from-cluster")
+        #expect(first.status == 200, "\(first)\n\(bed.diagnostics)")
+        #expect(
+            bed.nginx.waitForAccessLog(count: 1).last
+                == NginxBackend.AccessLogEntry(
+                    port: port, serverName: Self.hostname, request: "GET /from-cluster HTTP/1.1"),
+            "\(bed.diagnostics)")
+
+        // Only the referenced ConfigMap is read, by a name-selected list/watch; no Secret at all.
+        let configMapRequests = server.requests.filter { $0.path.contains("configmaps") }
+        #expect(!configMapRequests.isEmpty)
+        #expect(
+            configMapRequests.allSatisfy { $0.query["fieldSelector"] == "metadata.name=backend-ca" },
+            "\(configMapRequests.map { "\($0.path)?\($0.query)" })")
+        #expect(configMapRequests.contains { $0.query["watch"] == "1" })
+        #expect(!server.requests.contains { $0.path.contains("secrets") })
+
+        // The CA is replaced in the cluster by one that did not issue the backend's certificate.
+        try apply(server, Manifest.caConfigMap("backend-ca", pem: pki.otherRoot.certificatePEM))
+        var refused: HTTPResult?
+        #expect(
+            eventually(timeout: 3) {
+                refused = try? sidecar.get("backend:\(port)")
+                return refused?.status == 502
+            }, "\(bed.diagnostics)")
+        #expect(refused?.backendTLSError?.contains("unknown_issuer") == true, "\(String(describing: refused))")
+
+        // Back to the right CA, then the policy is deleted: --require-policy refuses instead of plaintext.
+        try apply(server, Manifest.caConfigMap("backend-ca", pem: pki.root.certificatePEM))
+        #expect(eventually(timeout: 3) { (try? sidecar.get("backend:\(port)"))?.status == 200 }, "\(bed.diagnostics)")
+        server.delete(try ManifestParser.parse(Manifest.policy("backend", service: "backend"), source: "p")[0].object)
+        var unprotected: HTTPResult?
+        #expect(
+            eventually(timeout: 3) {
+                unprotected = try? sidecar.get("backend:\(port)")
+                return unprotected?.status == 502
+            }, "\(bed.diagnostics)")
+        #expect(unprotected?.backendTLSError?.contains("no_policy") == true, "\(String(describing: unprotected))")
+        #expect(
+            try sidecar.metric("backendtls_kube_watch_events_total", ["resource": "configmaps", "type": "MODIFIED"])
+                >= 2)
+        await server.stop()
+    }
+
+    @Test func notReadyUntilTheClusterAnswersAndSaysWhy() async throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let server = try TestKubeAPIServer(
+            directory: bed.directory.appendingPathComponent("kube").path, servedPolicyVersions: ["v1beta1"])
+        try await server.start()
+        let kubeconfig = bed.directory.appendingPathComponent("kubeconfig").path
+        try server.writeKubeconfig(to: kubeconfig, token: "token-1")
+        let sidecar = try bed.startSidecar(arguments: ["--kube", "--kubeconfig", kubeconfig], waitUntilReady: false)
+        #expect(
+            eventually(timeout: 10) {
+                (try? sidecar.observability("/readyz"))?.body.contains("none has backendtlspolicies") == true
+            }, "\(bed.diagnostics)")
+        #expect(try sidecar.observability("/readyz").status == 503)
+        // Traffic meanwhile fails closed with 503.
+        #expect(try sidecar.get("backend:443").status == 503)
+        await server.stop()
+    }
+}
