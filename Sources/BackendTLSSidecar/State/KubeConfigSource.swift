@@ -83,7 +83,8 @@ public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
             try? await Task.sleep(for: .milliseconds(20))
             let snapshot = cluster.snapshot()
             caObjects.reconcile(
-                wanted: referencedCAObjects(snapshot.store), start: { resource, name in
+                wanted: referencedCAObjects(snapshot.store),
+                start: { resource, name in
                     let informer = Informer(
                         client: self.client, resource: resource, namespace: self.namespace,
                         fieldSelector: "metadata.name=\(name)", configuration: self.informerConfiguration,
