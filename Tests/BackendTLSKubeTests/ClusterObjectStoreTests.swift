@@ -31,7 +31,9 @@ struct ClusterObjectStoreTests {
         #expect(store.staleness == nil)
         await bed.server.stop()
         #expect(await eventually { store.staleness != nil })
-        #expect(store.staleness?.contains("BackendTLSPolicys") == true || store.staleness?.contains("Services") == true)
+        #expect(
+            store.staleness?.contains("backendtlspolicies (") == true || store.staleness?.contains("services (") == true
+        )
         task.cancel()
         await task.value
         await bed.cleanUp()

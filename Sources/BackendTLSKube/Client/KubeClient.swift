@@ -78,7 +78,9 @@ public final class KubeClient: Sendable {
         let verb = query.contains { $0.0 == "fieldSelector" || $0.0 == "labelSelector" } ? "list" : "get"
         do {
             return try await withDeadline(timeout, description) { () async throws(KubeAPIError) -> JSONValue in
-                let response = try await self.send(url, description: description, verb: verb, timeout: timeout)
+                // AsyncHTTPClient's own deadline comes later, so the caller always sees one message for a timeout.
+                let response = try await self.send(
+                    url, description: description, verb: verb, timeout: timeout + .seconds(1))
                 let body: ByteBuffer
                 do {
                     body = try await response.body.collect(upTo: maximum)

@@ -74,7 +74,7 @@ public final class ClusterObjectStore: Sendable {
     public var staleness: String? {
         let broken = [policies, services].filter { !$0.status.isWatching && $0.status.lastError != nil }
         guard !broken.isEmpty else { return nil }
-        return broken.map { "\($0.resource.kind)s (\($0.status.lastError ?? "not watching"))" }.joined(
+        return broken.map { "\($0.resource.plural) (\($0.status.lastError ?? "not watching"))" }.joined(
             separator: "; ")
     }
 

@@ -133,8 +133,15 @@ public final class KubernetesWebhookStore: WebhookStore, ServiceLifecycle.Servic
     }
 
     public func prepare(for request: AdmissionRequest) -> PreparedStore {
-        guard let store = cluster.withLock({ $0 }) else {
-            return .ready(StoreView(store: StoreSnapshot(), index: PolicyIndex(policies: [])))
+        guard let store = cluster.withLock({ $0 }), store.isSynced else {
+            // Not ready: the API server routes no traffic here normally, but a direct caller gets told.
+            let reason = notReadyReason ?? "starting"
+            return .ready(
+                StoreView(
+                    store: StoreSnapshot(), index: PolicyIndex(policies: []),
+                    notices: [
+                        "the webhook has not synced with the Kubernetes API (\(reason)); conflicts, targets and CA references were not checked"
+                    ], noticesDeny: configuration.denyWhenUnavailable))
         }
         let snapshot = store.snapshot()
         var view = StoreView(

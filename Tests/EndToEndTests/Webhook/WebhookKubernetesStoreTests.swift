@@ -171,6 +171,10 @@ extension WebhookEndToEndTests {
                 (try? webhook.probe("/readyz"))?.text.contains("not ready") == true
             }
             #expect(waiting)
+            // A caller that reaches it anyway is told that nothing cross-object was checked.
+            let early = try webhook.review(
+                "/validate", AdmissionFixture.policyReview(AdmissionFixture.policy("early", service: "api")))
+            #expect(early.warnings.contains { $0.contains("has not synced with the Kubernetes API") }, "\(early)")
             #expect(webhookEventually(timeout: 15) { (try? webhook.probe("/readyz"))?.status == 200 })
             await cluster.tearDown()
         }
