@@ -46,10 +46,11 @@ public struct SidecarApplication: Sendable {
             case "/healthz", "/livez":
                 return .init(status: 200, body: Array("ok\n".utf8))
             case "/readyz":
+                let reason = kube?.notReadyReason.map { ": \($0)" } ?? ""
                 guard state.isLoaded else {
-                    let reason = kube?.notReadyReason.map { ": \($0)" } ?? ""
                     return .init(status: 503, body: Array("configuration not loaded\(reason)\n".utf8))
                 }
+                guard reason.isEmpty else { return .init(status: 503, body: Array("not ready\(reason)\n".utf8)) }
                 return .init(status: 200, body: Array("ok\n".utf8))
             default:
                 return .init(status: 404, body: Array("not found\n".utf8))

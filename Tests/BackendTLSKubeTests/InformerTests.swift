@@ -113,6 +113,39 @@ struct InformerTests {
         await bed.cleanUp()
     }
 
+    @Test func resyncRelistsWithoutCountingAFailure() async throws {
+        let bed = try await KubeTestbed()
+        var configuration = KubeTestbed.fastInformer
+        configuration.resyncInterval = .milliseconds(300)
+        let (informer, sink, task) = try start(bed, configuration: configuration)
+        #expect(await eventually { bed.server.openWatchCount == 1 })
+        try await Task.sleep(for: .milliseconds(400))
+        // The next event finds the resync due: the informer lists again, as a resync, not as an error.
+        bed.server.apply(KubeTestbed.service("due"))
+        #expect(await eventually { sink.lists >= 2 })
+        #expect(sink.current == ["apps/due"])
+        let metrics = bed.metricsText()
+        #expect(metrics.contains(#"backendtls_kube_relists_total{resource="services",reason="resync"}"#), "\(metrics)")
+        #expect(!metrics.contains(#"reason="error""#), "\(metrics)")
+        #expect(informer.status.lastError == nil)
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    @Test func aQuietReopenedWatchCountsAsHealthy() async throws {
+        let bed = try await KubeTestbed()
+        let (informer, _, task) = try start(bed)
+        #expect(await eventually { bed.server.openWatchCount == 1 })
+        try await bed.server.restart()
+        // No event arrives after the reconnect; the open watch alone clears the error.
+        #expect(await eventually { bed.server.openWatchCount == 1 })
+        #expect(await eventually { informer.status.isWatching && informer.status.lastError == nil })
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
     @Test func expiredWatchEventRelists() async throws {
         let bed = try await KubeTestbed()
         let (_, sink, task) = try start(bed)

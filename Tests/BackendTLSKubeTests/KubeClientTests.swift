@@ -66,13 +66,14 @@ struct KubeClientTests {
     @Test func slowAnswersHitTheCallersTimeout() async throws {
         let bed = try await KubeTestbed()
         let client = try bed.client()
-        bed.server.setResponseDelay(.seconds(2))
+        bed.server.setResponseDelay(.seconds(10))
         let start = ContinuousClock.now
         let error = await #expect(throws: KubeAPIError.self) {
             try await client.get("/api/v1/namespaces/a/configmaps/b", timeout: .milliseconds(200))
         }
         #expect(error?.kind == .timeout)
-        #expect(ContinuousClock.now - start < .seconds(1))
+        // Far below the server's 10 s, with room for a loaded CI machine.
+        #expect(ContinuousClock.now - start < .seconds(3))
         await bed.cleanUp()
     }
 

@@ -20,6 +20,8 @@ public final class KubeClient: Sendable {
         public var requestTimeout: Duration = .seconds(30)
         /// A list larger than this is refused rather than held in memory.
         public var maximumResponseBytes = 256 << 20
+        /// Connections to the API server at most: the watches (one each) plus room for gets.
+        public var maximumConnections = 64
 
         public init() {}
     }
@@ -55,6 +57,8 @@ public final class KubeClient: Sendable {
             timeout: .init(connect: configuration.connectTimeout.kubeTimeAmount))
         // HTTP/1.1: one connection per watch keeps a stalled watch from holding up the other requests.
         http.httpVersion = .http1Only
+        // Every watch holds a connection for minutes; the default of 8 per host would queue gets behind them.
+        http.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.maximumConnections
         http.decompression = .disabled
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
         self.credentials = credentials
@@ -68,14 +72,14 @@ public final class KubeClient: Sendable {
     }
 
     /// GETs one object or a list; `timeout` bounds the whole call, body included.
-    public func get(_ path: String, query: [(String, String)] = [], timeout: Duration? = nil)
+    /// - Parameter verb: `get` or `list`, for `backendtls_kube_request_duration_seconds`.
+    public func get(_ path: String, query: [(String, String)] = [], timeout: Duration? = nil, verb: String = "get")
         async throws(KubeAPIError) -> JSONValue
     {
         let url = self.url(path, query)
         let description = "GET \(path)"
         let timeout = timeout ?? configuration.requestTimeout
         let maximum = configuration.maximumResponseBytes
-        let verb = query.contains { $0.0 == "fieldSelector" || $0.0 == "labelSelector" } ? "list" : "get"
         do {
             return try await withDeadline(timeout, description) { () async throws(KubeAPIError) -> JSONValue in
                 // AsyncHTTPClient's own deadline comes later, so the caller always sees one message for a timeout.
@@ -109,6 +113,7 @@ public final class KubeClient: Sendable {
         _ path: String,
         query: [(String, String)],
         stallTimeout: Duration,
+        onOpen: @escaping @Sendable () -> Void = {},
         onEvent: @escaping @Sendable (WatchEvent) async throws -> Void,
         onUndecodable: @escaping @Sendable (WatchEventError) -> Void
     ) async throws {
@@ -120,10 +125,15 @@ public final class KubeClient: Sendable {
             let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
             throw Self.statusError(response.status, body, description)
         }
+        // Open and healthy from here, even if nothing happens for minutes.
+        onOpen()
         let lastActivity = ActivityClock()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 var splitter = WatchLineSplitter()
+                // The handler's own errors (an ERROR event, a resync) pass through unchanged; only the
+                // stream's failures become transport errors.
+                var handlerError: (any Error)?
                 do {
                     for try await chunk in response.body {
                         lastActivity.touch()
@@ -135,14 +145,23 @@ public final class KubeClient: Sendable {
                             continue
                         }
                         for line in lines {
-                            do {
-                                let event = try WatchEvent(line: line)
-                                try await onEvent(event)
-                            } catch let error as WatchEventError {
+                            let event: WatchEvent
+                            do throws(WatchEventError) {
+                                event = try WatchEvent(line: line)
+                            } catch {
                                 onUndecodable(error)
+                                continue
+                            }
+                            do {
+                                try await onEvent(event)
+                            } catch {
+                                handlerError = error
+                                throw error
                             }
                         }
                     }
+                } catch  where handlerError != nil {
+                    throw error
                 } catch let error as KubeAPIError {
                     throw error
                 } catch is CancellationError {

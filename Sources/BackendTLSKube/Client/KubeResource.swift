@@ -34,6 +34,19 @@ public struct KubeResource: Sendable, Hashable, CustomStringConvertible {
         return path
     }
 
+    /// Whether `name` can name a ConfigMap, Secret or Service (a DNS-1123 subdomain). Names from policies are
+    /// user input: anything else never reaches a URL or a field selector.
+    public static func isValidObjectName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty, bytes.count <= 253 else { return false }
+        func alphanumeric(_ byte: UInt8) -> Bool {
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+        }
+        guard alphanumeric(bytes.first!), alphanumeric(bytes.last!) else { return false }
+        return bytes.allSatisfy { alphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
+    }
+
     /// The metric label: the plural name, stable across versions.
     public var description: String { plural }
 }

@@ -100,7 +100,7 @@ public final class Informer: Sendable {
             if resourceVersion == nil || ContinuousClock.now - listedAt >= configuration.resyncInterval {
                 if resourceVersion != nil { listReason = "resync" }
                 do {
-                    let list = try await client.get(path, query: selector)
+                    let list = try await client.get(path, query: selector, verb: "list")
                     let items = list["items"]?.arrayValue ?? []
                     let listVersion = list["metadata"]?["resourceVersion"]?.stringValue
                     // List items carry no kind or apiVersion; the store needs both.
@@ -124,13 +124,20 @@ public final class Informer: Sendable {
                     continue
                 }
             }
+            let watchStarted = ContinuousClock.now
             do {
                 try await watch(path, selector, from: resourceVersion ?? "", listedAt: listedAt, logger: logger) {
                     resourceVersion = $0
                     goneStreak = 0
                 }
-                // The server ended the watch (its timeoutSeconds): watch again from where we are.
-                failures = 0
+                // The server ended the watch (its timeoutSeconds): watch again from where we are. A watch that
+                // ends at once (a proxy, a draining server) is not healthy: back off as client-go does.
+                if ContinuousClock.now - watchStarted < .seconds(1) {
+                    try? await Task.sleep(for: configuration.backoff.delay(attempt: failures))
+                    failures += 1
+                } else {
+                    failures = 0
+                }
             } catch let relist as Relist {
                 logger.info("listing again", metadata: ["reason": "\(relist.reason)"])
                 listReason = relist.reason
@@ -173,6 +180,12 @@ public final class Informer: Sendable {
         let label = resource.description
         try await client.watch(
             path, query: query, stallTimeout: configuration.stallTimeout,
+            onOpen: { [self] in
+                state.withLock {
+                    $0.isWatching = true
+                    $0.lastError = nil
+                }
+            },
             onEvent: { [self] event in
                 state.withLock {
                     $0.isWatching = true
@@ -201,11 +214,15 @@ public final class Informer: Sendable {
             },
             onUndecodable: { [self] error in
                 metrics?.watchEvents(resource: label, type: "UNDECODABLE").increment()
-                logger.warning("skipping an undecodable watch event", metadata: ["error": "\(error)"])
+                // A Secret's bytes must not reach the log, not even as an excerpt of a broken line.
+                let detail = resource == .secrets ? error.message : error.description
+                logger.warning("skipping an undecodable watch event", metadata: ["error": "\(detail)"])
             })
     }
 
     private func fail(_ error: any Error, attempt: inout Int, logger: Logger, what: String) async {
+        // Shutdown cancels the request in flight; that is not a failure worth a warning.
+        guard !Task.isCancelled else { return }
         let delay = configuration.backoff.delay(attempt: attempt)
         attempt += 1
         state.withLock {

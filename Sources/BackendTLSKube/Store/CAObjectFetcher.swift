@@ -5,7 +5,9 @@ import Synchronization
 ///
 /// They are never cached cluster-wide (every leader-election ConfigMap in a big cluster would sit in
 /// memory); a policy names at most 8 CA objects, so fetching them when a request needs them is cheap. An
-/// entry is served from the cache for `freshFor`; `invalidate` drops it when the webhook admits a write.
+/// object found is served from the cache for `freshFor` (`invalidate` drops it when the webhook admits a
+/// write to it); "not found" is never cached, so creating the ConfigMap and then the policy always works,
+/// whichever webhook replica sees which.
 public final class CAObjectFetcher: Sendable {
     /// `nil` object: the API server said 404.
     private struct Entry {
@@ -43,6 +45,8 @@ public final class CAObjectFetcher: Sendable {
     public func fetch(_ resource: KubeResource, namespace: String, name: String, timeout: Duration)
         async throws(KubeAPIError) -> JSONValue?
     {
+        // No such object can exist, and the name must not reach a URL.
+        guard KubeResource.isValidObjectName(name) else { return nil }
         if let cached = cached(resource, namespace: namespace, name: name) { return cached }
         var object: JSONValue?
         do {
@@ -56,6 +60,7 @@ public final class CAObjectFetcher: Sendable {
             guard error.statusCode == 404 else { throw error }
             object = nil
         }
+        guard let object else { return nil }
         let entry = Entry(object: object, fetchedAt: .now)
         let capacity = self.capacity
         cache.withLock { cache in

@@ -84,22 +84,26 @@ public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
             let snapshot = cluster.snapshot()
             caObjects.reconcile(
                 wanted: referencedCAObjects(snapshot.store),
-                start: { resource, name in
+                start: { resource, name, token in
                     let informer = Informer(
                         client: self.client, resource: resource, namespace: self.namespace,
                         fieldSelector: "metadata.name=\(name)", configuration: self.informerConfiguration,
                         metrics: self.kubeMetrics, logger: self.logger
                     ) { change in
-                        caObjects.apply(change, key: "\(resource.kind)/\(name)")
+                        caObjects.apply(change, key: "\(resource.kind)/\(name)", token: token)
                         signal.yield()
                     }
-                    return Task { await informer.run() }
+                    return (informer, Task { await informer.run() })
                 })
             guard cluster.isSynced else { continue }
             var store = snapshot.store
             for object in caObjects.objects { store.insert(object, defaultNamespace: namespace) }
             state.install(store)
-            problem.withLock { $0 = nil }
+            // Ready once every referenced CA object has been listed: before that, its policies fail closed.
+            let pending = caObjects.unsynced
+            problem.withLock {
+                $0 = pending.isEmpty ? nil : "waiting for the first list of \(pending.joined(separator: ", "))"
+            }
             metrics.configReloads(result: "success").increment()
             logger.debug("configuration rebuilt from the cluster", metadata: ["policies": "\(store.allPolicies.count)"])
         }
@@ -114,6 +118,7 @@ public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
         for policy in store.policies(inNamespace: namespace) {
             for ref in policy.validation.caCertificateRefs {
                 guard let kind = ref.kind, let name = ref.name, ref.effectiveGroup.isEmpty,
+                    KubeResource.isValidObjectName(name),
                     validation.allowedCACertificateRefKinds.contains(.init(group: "", kind: kind))
                 else { continue }
                 switch kind {
@@ -135,32 +140,55 @@ final class CAObjectWatches: Sendable {
         var key: String { "\(resource.kind)/\(name)" }
     }
 
-    private let watches = Mutex<[Reference: Task<Void, Never>]>([:])
-    private let held = Mutex<[String: JSONValue]>([:])
+    private struct Watch {
+        var informer: Informer
+        var task: Task<Void, Never>
+        /// Changes from a stopped watch (cancelled mid-list) carry an old token and are ignored.
+        var token: Int
+    }
 
-    var objects: [JSONValue] { held.withLock { held in held.keys.sorted().compactMap { held[$0] } } }
+    private let watches = Mutex<(byReference: [Reference: Watch], live: Set<Int>, nextToken: Int)>(([:], [], 0))
+    private let held = Mutex<[String: (token: Int, object: JSONValue)]>([:])
 
-    func reconcile(wanted: Set<Reference>, start: (KubeResource, String) -> Task<Void, Never>) {
-        let (stopped, missing) = watches.withLock { watches -> ([Reference: Task<Void, Never>], [Reference]) in
-            let stopped = watches.filter { !wanted.contains($0.key) }
-            for reference in stopped.keys { watches[reference] = nil }
-            return (stopped, wanted.filter { watches[$0] == nil }.sorted { $0.key < $1.key })
+    var objects: [JSONValue] { held.withLock { held in held.keys.sorted().compactMap { held[$0]?.object } } }
+
+    /// `Kind/name` of the watches that have not listed yet.
+    var unsynced: [String] {
+        watches.withLock { $0.byReference.filter { !$0.value.informer.hasSynced }.map(\.key.key).sorted() }
+    }
+
+    func reconcile(wanted: Set<Reference>, start: (KubeResource, String, Int) -> (Informer, Task<Void, Never>)) {
+        let stopped = watches.withLock { watches -> [Reference: Watch] in
+            let stopped = watches.byReference.filter { !wanted.contains($0.key) }
+            for (reference, watch) in stopped {
+                watches.byReference[reference] = nil
+                watches.live.remove(watch.token)
+            }
+            return stopped
         }
-        for (reference, task) in stopped {
-            task.cancel()
+        for (reference, watch) in stopped {
+            watch.task.cancel()
             _ = held.withLock { $0.removeValue(forKey: reference.key) }
         }
-        for reference in missing {
-            let task = start(reference.resource, reference.name)
-            watches.withLock { $0[reference] = task }
+        let missing = watches.withLock { watches in wanted.filter { watches.byReference[$0] == nil } }
+        for reference in missing.sorted(by: { $0.key < $1.key }) {
+            let token = watches.withLock { watches in
+                watches.nextToken += 1
+                // Live before the watch starts, so its first list is never mistaken for a stopped watch's.
+                watches.live.insert(watches.nextToken)
+                return watches.nextToken
+            }
+            let (informer, task) = start(reference.resource, reference.name, token)
+            watches.withLock { $0.byReference[reference] = Watch(informer: informer, task: task, token: token) }
         }
     }
 
-    func apply(_ change: Informer.Change, key: String) {
+    func apply(_ change: Informer.Change, key: String, token: Int) {
+        guard watches.withLock({ $0.live.contains(token) }) else { return }
         held.withLock { held in
             switch change {
-            case .replaced(let objects): held[key] = objects.first
-            case .upserted(let object): held[key] = object
+            case .replaced(let objects): held[key] = objects.first.map { (token, $0) }
+            case .upserted(let object): held[key] = (token, object)
             case .deleted: held[key] = nil
             }
         }
@@ -168,9 +196,12 @@ final class CAObjectWatches: Sendable {
 
     func stopAll() {
         let all = watches.withLock { watches in
-            defer { watches = [:] }
-            return Array(watches.values)
+            defer {
+                watches.byReference = [:]
+                watches.live = []
+            }
+            return Array(watches.byReference.values)
         }
-        for task in all { task.cancel() }
+        for watch in all { watch.task.cancel() }
     }
 }

@@ -183,7 +183,12 @@ public final class KubernetesWebhookStore: WebhookStore, ServiceLifecycle.Servic
                     let reference = lookups[index]
                     switch result {
                     case .success(let object):
-                        if let object { view.store.insert(object, defaultNamespace: namespace) }
+                        guard let object, let problem = view.store.insert(object, defaultNamespace: namespace)
+                        else { break }
+                        // Present but unreadable: say so rather than let it read as "not found".
+                        view.store.recordLookupFailure(
+                            LookupFailure(message: "the object cannot be read: \(problem.detail)", deny: deny),
+                            reference.1, namespace: namespace, name: reference.2)
                     case .failure(let error):
                         logger.warning(
                             "CA object lookup failed",
