@@ -149,6 +149,63 @@ extension WebhookEndToEndTests {
             await cluster.tearDown()
         }
 
+        /// HTTP/1.1 pipelining: a request that waits for an on-demand lookup is answered before the
+        /// immediate one sent after it on the same connection (the API server matches answers by order).
+        @Test func pipelinedAnswersKeepTheirOrderWhenTheFirstWaitsForTheAPI() async throws {
+            let cluster = try await Cluster()
+            let webhook = try cluster.startWebhook(["--lookup-timeout", "3"])
+            defer { webhook.stop() }
+            cluster.server.setResponseDelay(.milliseconds(700))
+            let slow = try AdmissionFixture.data(
+                AdmissionFixture.policyReview(
+                    AdmissionFixture.policy("slow", service: "api", caConfigMap: "ca"), uid: "first-slow"))
+            let fast = try AdmissionFixture.data(
+                AdmissionFixture.coreReview(AdmissionFixture.configMap("plain", data: ["k": "v"])))
+            let directory = try ProcessRunner.temporaryDirectory("pipelining")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try slow.write(to: directory.appendingPathComponent("slow.json"))
+            try fast.write(to: directory.appendingPathComponent("fast.json"))
+            // Both requests leave in one write; the script prints the uid of each answer in arrival order.
+            let script = #"""
+                import json, socket, ssl, sys
+                port, ca, folder = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+                bodies = [open(f"{folder}/{name}.json", "rb").read() for name in ("slow", "fast")]
+                wire = b"".join(
+                    b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + b"Content-Length: %d\r\n\r\n" % len(body) + body for body in bodies)
+                context = ssl.create_default_context(cafile=ca)
+                context.set_alpn_protocols(["http/1.1"])
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+                    with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                        tls.sendall(wire)
+                        data = b""
+                        answers = []
+                        while len(answers) < 2:
+                            head_end = data.find(b"\r\n\r\n")
+                            if head_end >= 0:
+                                head = data[:head_end].decode()
+                                length = int([l.split(":")[1] for l in head.split("\r\n") if l.lower().startswith("content-length")][0])
+                                if len(data) >= head_end + 4 + length:
+                                    answers.append(json.loads(data[head_end + 4:head_end + 4 + length]))
+                                    data = data[head_end + 4 + length:]
+                                    continue
+                            chunk = tls.recv(65536)
+                            if not chunk:
+                                break
+                            data += chunk
+                print(" ".join(a["response"]["uid"] for a in answers))
+                """#
+            let output = try ProcessRunner.run(
+                "python3", ["-c", script, String(webhook.port), webhook.caFile, directory.path])
+            #expect(output.status == 0, "\(output.standardError)")
+            let uids = output.standardOutput.split(separator: " ").map {
+                $0.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            #expect(uids.count == 2, "\(output.standardOutput) \(output.standardError)")
+            #expect(uids.first == "first-slow", "answers out of order: \(uids)")
+            await cluster.tearDown()
+        }
+
         @Test func denyModeRefusesWhatItCouldNotCheck() async throws {
             let cluster = try await Cluster()
             let webhook = try cluster.startWebhook(["--lookup-timeout", "0.5", "--when-api-unavailable", "deny"])
