@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sidecar throughput, latency and memory, side by side with nginx, HAProxy and stunnel in the same run.
-#   bench/sidecar.sh           (builds the release sidecar unless BIN is set; DURATION=15s by default)
+#   bench/sidecar.sh           (builds the release sidecar as the Dockerfile does, with the static Swift standard
+#                               library, into .build-static, unless BIN is set; DURATION=15s by default)
 # One nginx TLS backend (tiny fixed response, keep-alive) serves every run. Runs, one after another, each
 # `wrk -t2 -c16 -d$DURATION --latency` after a short warm-up:
 #   1 direct to the backend over TLS (the ceiling)   2 sidecar HTTP mode   3 nginx as proxy   4 HAProxy
@@ -35,8 +36,8 @@ STUNNEL=$(command -v stunnel4 || command -v stunnel)
 NGINX=$(command -v nginx)
 
 if [ -z "${BIN:-}" ]; then
-    swift build -c release --scratch-path .build-release --product backendtls-sidecar >/dev/null
-    BIN=$ROOT/.build-release/release/backendtls-sidecar
+    swift build -c release --static-swift-stdlib --scratch-path .build-static --product backendtls-sidecar >/dev/null
+    BIN=$ROOT/.build-static/release/backendtls-sidecar
 fi
 [ -x "$BIN" ] || { echo "sidecar binary $BIN not found" >&2; exit 1; }
 
@@ -160,6 +161,15 @@ PIDS+=("$BACKEND_PID")
 wait_port "$BACKEND_PORT" "$BACKEND_PID" backend
 
 # --- measurement helpers ---------------------------------------------------------------------------
+anon_kib() {  # pids... -> summed RssAnon in KiB: private memory, without the shared, file-backed code pages
+    local total=0 pid kb
+    for pid in "$@"; do
+        kb=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+        total=$((total + ${kb:-0}))
+    done
+    echo "$total"
+}
+
 rss_kib() {  # pids... -> summed VmRSS in KiB (nginx: master + workers)
     local total=0 pid kb
     for pid in "$@"; do
@@ -198,7 +208,7 @@ verify() {
     fi
 }
 
-declare -A LABEL REQS RPS P50 P99 IDLE PEAK ERRS CPU
+declare -A LABEL REQS RPS P50 P99 IDLE PEAK ERRS CPU ANON
 ORDER=()
 
 # measure KEY LABEL URL "PIDS-FUNCTION-OR-EMPTY" [wrk -H args...]
@@ -211,6 +221,7 @@ measure() {
     if [ -n "$pidfn" ]; then
         sleep 1
         IDLE[$key]=$(rss_kib $($pidfn))
+        ANON[$key]=$(anon_kib $($pidfn))
     fi
     wrk "${WRK_ARGS[@]}" -d"$WARMUP" "$@" "$url" >/dev/null
     if [ -n "$pidfn" ]; then
@@ -412,8 +423,9 @@ STRIPPED=$(stat -c %s "$WORK/sidecar.stripped")
 
 {
     for key in "${ORDER[@]}"; do
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" "${RPS[$key]}" "${P50[$key]}" \
-            "${P99[$key]}" "${IDLE[$key]:--}" "${PEAK[$key]:--}" "${CPU[$key]:--}" "${REQS[$key]}" "${ERRS[$key]:-}"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" "${RPS[$key]}" "${P50[$key]}" \
+            "${P99[$key]}" "${IDLE[$key]:--}" "${PEAK[$key]:--}" "${CPU[$key]:--}" "${REQS[$key]}" "${ANON[$key]:--}" \
+            "${ERRS[$key]:-}"
     done
 } >"$WORK/results.tsv"
 
@@ -430,10 +442,11 @@ def ms(text):
 
 r = {}
 for line in open(rows):
-    key, label, rps, p50, p99, idle, peak, cpu, reqs, errs = line.rstrip("\n").split("\t")
+    key, label, rps, p50, p99, idle, peak, cpu, reqs, anon, errs = line.rstrip("\n").split("\t")
     r[key] = dict(label=label, rps=float(rps), p50=ms(p50), p99=ms(p99),
                   idle=None if idle == "-" else int(idle) / 1024, peak=None if peak == "-" else int(peak) / 1024,
-                  cpu=None if cpu == "-" else int(cpu) * tick_us / int(reqs), errs=errs.strip("; "))
+                  cpu=None if cpu == "-" else int(cpu) * tick_us / int(reqs), errs=errs.strip("; "),
+                  anon=None if anon == "-" else int(anon) / 1024)
 
 print(f"sidecar bench: one nginx TLS backend, wrk -t2 -c16 -d{duration} --latency, keep-alive, {cpus} CPUs, loopback")
 print(f"{'path':<22} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'RSS idle':>9} {'RSS load':>9} {'CPU us/req':>10}")
@@ -460,5 +473,7 @@ print(f"  TCP >= 0.9x stunnel req/s ({t['rps'] / st['rps']:.2f}x): {ok(t['rps'] 
 idle = max(h["idle"], t["idle"]); peak = max(h["peak"], t["peak"])
 print(f"  sidecar RSS idle <= 15 MiB ({idle:.1f} MiB): {ok(idle <= 15)}")
 print(f"  sidecar RSS under load <= 30 MiB ({peak:.1f} MiB): {ok(peak <= 30)}")
+anon = max(h["anon"], t["anon"])
+print(f"sidecar private memory idle (RssAnon): {anon:.1f} MiB; the rest of its RSS is the binary's code pages (shared, file-backed)")
 print(f"release binary: {size:,} bytes, stripped {stripped:,} bytes ({stripped / 2**20:.1f} MiB)")
 PY
