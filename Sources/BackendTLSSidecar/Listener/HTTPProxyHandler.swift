@@ -42,6 +42,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private let pool: UpstreamConnectionPool
     private var state = State.idle
     private var context: ChannelHandlerContext?
+    private var lastTarget: Target?
 
     init(environment: SidecarEnvironment, pool: UpstreamConnectionPool) {
         self.environment = environment
@@ -63,8 +64,10 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private func start(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let keepAlive = head.isKeepAlive
         let target: Target
-        switch Target.parse(head, defaultNamespace: environment.configuration.namespace) {
-        case .success(let parsed): target = parsed
+        switch Target.parse(head, defaultNamespace: environment.configuration.namespace, known: lastTarget) {
+        case .success(let parsed):
+            target = parsed
+            lastTarget = parsed
         case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
         let plan: UpstreamPlan
@@ -337,7 +340,11 @@ struct Target {
     let path: String
     let hostHeader: String
 
-    static func parse(_ head: HTTPRequestHead, defaultNamespace: String) -> Result<Target, ProxyFailure> {
+    /// - Parameter known: the previous request's target on this connection; keep-alive clients repeat the
+    ///   authority, so its parse is reused when the text is the same.
+    static func parse(_ head: HTTPRequestHead, defaultNamespace: String, known: Target? = nil)
+        -> Result<Target, ProxyFailure>
+    {
         var authorityText: String
         var path = head.uri
         if head.uri.hasPrefix("http://") {
@@ -358,6 +365,12 @@ struct Target {
                         message: "the request names no Service (no Host header)"))
             }
             authorityText = host
+        }
+        if let known, known.hostHeader == authorityText {
+            return .success(
+                Target(
+                    authority: known.authority, host: known.host, port: known.port, path: path,
+                    hostHeader: known.hostHeader))
         }
         guard let authority = ServiceAuthority(parsing: authorityText, defaultNamespace: defaultNamespace) else {
             return .failure(

@@ -52,8 +52,8 @@ struct UpstreamPlan {
         case .resolved(let resolved):
             settings = resolved
             if let expiry = resolved.trustExpiry {
-                environment.metrics.caBundleExpiry(policy: resolved.policy.namespacedName).set(
-                    expiry.timeIntervalSince1970)
+                environment.metrics.recordCABundleExpiry(
+                    policy: resolved.policy.namespacedName, timestamp: expiry.timeIntervalSince1970)
             }
         }
         let clusterIP = snapshot.store.service(namespace: namespace, name: service)?.clusterIP

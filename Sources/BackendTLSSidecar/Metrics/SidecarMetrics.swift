@@ -1,10 +1,12 @@
 public import Prometheus
+import Synchronization
 
 /// The sidecar's Prometheus metrics (issue 5), served on `--metrics-listen` with the probes.
 public struct SidecarMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let handshakeDuration: DurationHistogram
     let upstreamConnections: Gauge
+    private let caches = MetricCaches()
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -24,11 +26,26 @@ public struct SidecarMetrics: Sendable {
         MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
+    /// Looked up on every request: the registry's lookup (help-text checks, label hashing under its lock)
+    /// cost more than the counting, so the handful of codes seen are kept here.
     func requests(code: Int) -> Counter {
-        registry.makeCounter(
+        if let counter = caches.requestCounters.withLock({ $0[code] }) { return counter }
+        let counter = registry.makeCounter(
             descriptor: Self.name(
                 "backendtls_sidecar_requests_total", "Requests answered in HTTP mode, by status code."),
             labels: [("code", String(code))])
+        caches.requestCounters.withLock { $0[code] = counter }
+        return counter
+    }
+
+    /// Sets a policy's CA expiry gauge when the value changed (it is known on every request, changes rarely).
+    func recordCABundleExpiry(policy: String, timestamp: Double) {
+        let changed = caches.expiryValues.withLock { values in
+            guard values[policy] != timestamp else { return false }
+            values[policy] = timestamp
+            return true
+        }
+        if changed { caBundleExpiry(policy: policy).set(timestamp) }
     }
 
     func handshakes(policy: String, result: String) -> Counter {
@@ -63,4 +80,10 @@ extension DurationHistogram {
     func recordNanoseconds(_ nanoseconds: Int64) {
         record(.nanoseconds(nanoseconds))
     }
+}
+
+/// What `SidecarMetrics` remembers between requests; a class so the struct stays copyable.
+private final class MetricCaches: Sendable {
+    let requestCounters = Mutex<[Int: Counter]>([:])
+    let expiryValues = Mutex<[String: Double]>([:])
 }

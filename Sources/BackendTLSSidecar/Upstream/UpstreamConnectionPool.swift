@@ -11,6 +11,19 @@ final class UpstreamConnectionPool {
         let port: Int
         let settings: ResolvedBackendTLS?
         let generation: Int
+
+        /// Settings (trust anchors' DER included) take part in equality, not in the hash: hashing them cost
+        /// more per request than the rest of the lookup, and within one generation an address has one setting.
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(host)
+            hasher.combine(port)
+            hasher.combine(generation)
+        }
+
+        static func == (lhs: Key, rhs: Key) -> Bool {
+            lhs.port == rhs.port && lhs.generation == rhs.generation && lhs.host == rhs.host
+                && lhs.settings == rhs.settings
+        }
     }
 
     private struct Idle {
