@@ -146,6 +146,39 @@ struct InformerTests {
         await bed.cleanUp()
     }
 
+    @Test func listsArePagedAndAssembledWhole() async throws {
+        let bed = try await KubeTestbed()
+        for index in 0..<7 { bed.server.apply(KubeTestbed.service("s\(index)")) }
+        var configuration = KubeTestbed.fastInformer
+        configuration.pageSize = 3
+        let (informer, sink, task) = try start(bed, configuration: configuration)
+        #expect(await eventually { informer.hasSynced })
+        #expect(sink.current.count == 7)
+        let lists = bed.server.requests.filter { $0.query["watch"] == nil && $0.path.hasSuffix("/services") }
+        #expect(lists.map { $0.query["limit"] } == ["3", "3", "3"])
+        #expect(lists.map { $0.query["continue"] != nil } == [false, true, true])
+        // The watch starts from the first page's resourceVersion.
+        #expect(await eventually { bed.server.requests.contains { $0.query["watch"] == "1" } })
+        #expect(bed.server.requests.first { $0.query["watch"] == "1" }?.query["resourceVersion"] == "107")
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    @Test func watchesThatEndAtOnceAreRetriedWithBackOff() async throws {
+        let bed = try await KubeTestbed()
+        bed.server.setEndWatchesAtOnce(true)
+        let (informer, _, task) = try start(bed)
+        #expect(await eventually { informer.hasSynced })
+        try await Task.sleep(for: .seconds(1))
+        let watches = bed.server.requests.filter { $0.query["watch"] == "1" }.count
+        // Without back-off this is hundreds; with 50 ms doubling to 300 ms, a handful.
+        #expect(watches >= 2 && watches <= 12, "\(watches) watches in one second")
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
     @Test func expiredWatchEventRelists() async throws {
         let bed = try await KubeTestbed()
         let (_, sink, task) = try start(bed)

@@ -133,9 +133,29 @@ final class TestKubeAPIHandler: ChannelInboundHandler {
         if query["watch"] == "1" || query["watch"] == "true" {
             return watch(target, nameSelector: nameSelector, query: query, context: context)
         }
-        let (items, version) = server.state.withLock {
+        var (items, version) = server.state.withLock {
             ($0.list(target.collection, namespace: target.namespace, nameSelector: nameSelector), $0.resourceVersion)
         }
+        // Paging: `continue` is "RESOURCEVERSION:OFFSET" here (opaque to clients, as the real one is).
+        var next: String?
+        if let limit = Int(query["limit"] ?? ""), limit > 0 {
+            var offset = 0
+            if let token = query["continue"], !token.isEmpty {
+                let parts = token.split(separator: ":")
+                guard parts.count == 2, let tokenVersion = Int(parts[0]), let start = Int(parts[1]) else {
+                    return send(
+                        400, TestKubeAPIServer.status(400, reason: "BadRequest", message: "invalid continue token"),
+                        context)
+                }
+                version = tokenVersion
+                offset = start
+            }
+            let end = min(items.count, offset + limit)
+            if end < items.count { next = "\(version):\(end)" }
+            items = Array(items[min(offset, items.count)..<end])
+        }
+        var metadata = JSONObject([("resourceVersion", .string(String(version)))])
+        if let next { metadata["continue"] = .string(next) }
         let kind = Self.kind(of: target.collection) + "List"
         let apiVersion = target.collection.split(separator: "/").dropLast().joined(separator: "/")
         send(
@@ -143,7 +163,7 @@ final class TestKubeAPIHandler: ChannelInboundHandler {
             .object(
                 JSONObject([
                     ("kind", .string(kind)), ("apiVersion", .string(apiVersion)),
-                    ("metadata", .object(JSONObject([("resourceVersion", .string(String(version)))]))),
+                    ("metadata", .object(metadata)),
                     ("items", .array(items)),
                 ])), context)
     }
@@ -212,6 +232,11 @@ final class TestKubeAPIHandler: ChannelInboundHandler {
             return
         }
         guard startedStream, let watcherID else { return }
+        if server.control.withLock({ $0.endWatchesAtOnce }) {
+            server.control.withLock { _ = $0.watchers.removeValue(forKey: watcherID) }
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
         let timeout = Int64(query["timeoutSeconds"] ?? "") ?? 1800
         context.eventLoop.scheduleTask(in: .seconds(timeout)) {
             let open = server.control.withLock { $0.watchers.removeValue(forKey: watcherID) != nil }

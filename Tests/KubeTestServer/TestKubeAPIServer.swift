@@ -34,6 +34,7 @@ public final class TestKubeAPIServer: Sendable {
         var stallWatches = false
         var responseDelay: Duration = .zero
         var goneAsHTTPStatus = false
+        var endWatchesAtOnce = false
         var watchers: [Int: Watcher] = [:]
         var nextWatcher = 0
         var requests: [RecordedRequest] = []
@@ -192,6 +193,11 @@ public final class TestKubeAPIServer: Sendable {
     /// Answer stale watches with HTTP 410 instead of a 200 stream carrying an ERROR event.
     public func setGoneAsHTTPStatus(_ value: Bool) {
         control.withLock { $0.goneAsHTTPStatus = value }
+    }
+
+    /// Watches are answered 200 and ended at once, with no event (a proxy or a draining server does this).
+    public func setEndWatchesAtOnce(_ value: Bool) {
+        control.withLock { $0.endWatchesAtOnce = value }
     }
 
     /// Writes a line that is not a watch event to every open watch.

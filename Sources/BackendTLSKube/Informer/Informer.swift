@@ -20,6 +20,8 @@ public final class Informer: Sendable {
         /// A watch silent this long (no event, no bookmark) is abandoned and reopened.
         public var stallTimeout: Duration = .seconds(330)
         public var backoff = Backoff()
+        /// Lists are read in pages of this many objects (`limit`/`continue`), as client-go does.
+        public var pageSize = 500
 
         public init() {}
     }
@@ -100,9 +102,7 @@ public final class Informer: Sendable {
             if resourceVersion == nil || ContinuousClock.now - listedAt >= configuration.resyncInterval {
                 if resourceVersion != nil { listReason = "resync" }
                 do {
-                    let list = try await client.get(path, query: selector, verb: "list")
-                    let items = list["items"]?.arrayValue ?? []
-                    let listVersion = list["metadata"]?["resourceVersion"]?.stringValue
+                    let (items, listVersion) = try await listAll(path, selector)
                     // List items carry no kind or apiVersion; the store needs both.
                     onChange(.replaced(items.map(stamped)))
                     resourceVersion = listVersion ?? ""
@@ -155,6 +155,24 @@ public final class Informer: Sendable {
             }
         }
         state.withLock { $0.isWatching = false }
+    }
+
+    /// Every page of a list; the resourceVersion is the first page's (the snapshot the pages come from).
+    private func listAll(_ path: String, _ selector: [(String, String)]) async throws(KubeAPIError) -> (
+        [JSONValue], String?
+    ) {
+        var items: [JSONValue] = []
+        var version: String?
+        var token: String?
+        repeat {
+            var query = selector + [("limit", String(configuration.pageSize))]
+            if let token { query.append(("continue", token)) }
+            let page = try await client.get(path, query: query, verb: "list")
+            items += page["items"]?.arrayValue ?? []
+            if version == nil { version = page["metadata"]?["resourceVersion"]?.stringValue }
+            token = page["metadata"]?["continue"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        } while token != nil
+        return (items, version)
     }
 
     private func watch(
