@@ -39,16 +39,7 @@ struct SidecarCommand: AsyncParsableCommand {
             "Cluster mode: watch BackendTLSPolicies and Services of the namespace and the CA objects they reference.")
     var kube = false
 
-    @Option(help: "kubeconfig for --kube outside a pod (default: in-cluster credentials, KUBECONFIG, ~/.kube/config).")
-    var kubeconfig: String?
-
-    @Option(help: "kubeconfig context to use (default: its current-context).")
-    var context: String?
-
-    @Flag(
-        name: .customLong("allow-insecure-kubeconfig"),
-        help: "Accept a kubeconfig cluster with insecure-skip-tls-verify (never do this in production).")
-    var allowInsecureKubeconfig = false
+    @OptionGroup var cluster: KubeconfigOptions
 
     @Flag(
         name: .customLong("require-policy"),
@@ -129,17 +120,9 @@ struct SidecarCommand: AsyncParsableCommand {
     }
 
     func makeKubeClient(logger: Logger) throws -> KubeClient {
-        let credentials: KubeCredentials
-        if KubeCredentials.isInCluster() && kubeconfig == nil {
-            credentials = try KubeCredentials.inCluster()
-        } else {
-            credentials = try KubeCredentials.kubeconfig(
-                paths: KubeCredentials.kubeconfigPaths(flag: kubeconfig), context: context,
-                allowInsecure: allowInsecureKubeconfig)
-        }
-        if credentials.insecureSkipTLSVerify {
-            logger.warning("the API server's certificate is NOT verified (--allow-insecure-kubeconfig)")
-        }
+        let credentials = try KubeCredentials.select(
+            kubeconfig: cluster.kubeconfig, context: cluster.context, allowInsecure: cluster.allowInsecureKubeconfig,
+            logger: logger)
         return try KubeClient(credentials: credentials, logger: logger)
     }
 }

@@ -66,16 +66,7 @@ struct WebhookCommand: AsyncParsableCommand {
     )
     var store: StoreMode?
 
-    @Option(help: "kubeconfig for --store kubernetes outside a pod (default: KUBECONFIG, then ~/.kube/config).")
-    var kubeconfig: String?
-
-    @Option(help: "kubeconfig context to use (default: its current-context).")
-    var context: String?
-
-    @Flag(
-        name: .customLong("allow-insecure-kubeconfig"),
-        help: "Accept a kubeconfig cluster with insecure-skip-tls-verify (never do this in production).")
-    var allowInsecureKubeconfig = false
+    @OptionGroup var cluster: KubeconfigOptions
 
     @Option(
         name: .customLong("watch-namespace"),
@@ -204,19 +195,11 @@ struct WebhookCommand: AsyncParsableCommand {
         -> any WebhookStore
     {
         let inCluster = KubeCredentials.isInCluster()
-        let mode = store ?? (inCluster || kubeconfig != nil ? .kubernetes : .memory)
+        let mode = store ?? (inCluster || cluster.kubeconfig != nil ? .kubernetes : .memory)
         guard mode == .kubernetes else { return MemoryObjectStore() }
-        let credentials: KubeCredentials
-        if inCluster && kubeconfig == nil {
-            credentials = try KubeCredentials.inCluster()
-        } else {
-            credentials = try KubeCredentials.kubeconfig(
-                paths: KubeCredentials.kubeconfigPaths(flag: kubeconfig), context: context,
-                allowInsecure: allowInsecureKubeconfig)
-        }
-        if credentials.insecureSkipTLSVerify {
-            logger.warning("the API server's certificate is NOT verified (--allow-insecure-kubeconfig)")
-        }
+        let credentials = try KubeCredentials.select(
+            kubeconfig: cluster.kubeconfig, context: cluster.context, allowInsecure: cluster.allowInsecureKubeconfig,
+            logger: logger)
         let kubeMetrics = KubeMetrics(registry: metrics.registry)
         let client = try KubeClient(credentials: credentials, metrics: kubeMetrics, logger: logger)
         var storeConfiguration = KubernetesWebhookStore.Configuration()
