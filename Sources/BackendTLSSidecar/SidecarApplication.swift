@@ -13,10 +13,15 @@ public struct SidecarApplication: Sendable {
     private let kube: KubeConfigSource?
 
     /// - Parameter kubeClient: cluster mode (`--kube`): configuration comes from the API server, not a directory.
-    public init(configuration: SidecarConfiguration, kubeClient: KubeClient? = nil, logger: Logger) {
+    /// - Parameter metrics: pass the registry the Kubernetes client already reports into.
+    public init(
+        configuration: SidecarConfiguration,
+        kubeClient: KubeClient? = nil,
+        metrics: SidecarMetrics = SidecarMetrics(),
+        logger: Logger
+    ) {
         self.configuration = configuration
         let state = SidecarState(configuration: configuration.validation)
-        let metrics = SidecarMetrics()
         self.state = state
         self.metrics = metrics
         self.logger = logger

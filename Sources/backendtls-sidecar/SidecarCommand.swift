@@ -102,11 +102,14 @@ struct SidecarCommand: AsyncParsableCommand {
                 connect: .milliseconds(Int64(connectTimeout * 1000)),
                 handshake: .milliseconds(Int64(handshakeTimeout * 1000))),
             validation: validation.configuration())
+        let metrics = SidecarMetrics()
         let application: SidecarApplication
         do {
             application = SidecarApplication(
-                configuration: configuration, kubeClient: try kube ? makeKubeClient(logger: logger) : nil,
-                logger: logger)
+                configuration: configuration,
+                kubeClient: try kube
+                    ? makeKubeClient(metrics: KubeMetrics(registry: metrics.registry), logger: logger) : nil,
+                metrics: metrics, logger: logger)
         } catch {
             logger.critical("cannot start", metadata: ["reason": "\(error)"])
             throw ExitCode(1)
@@ -119,10 +122,10 @@ struct SidecarCommand: AsyncParsableCommand {
         try await group.run()
     }
 
-    func makeKubeClient(logger: Logger) throws -> KubeClient {
+    func makeKubeClient(metrics: KubeMetrics, logger: Logger) throws -> KubeClient {
         let credentials = try KubeCredentials.select(
             kubeconfig: cluster.kubeconfig, context: cluster.context, allowInsecure: cluster.allowInsecureKubeconfig,
             logger: logger)
-        return try KubeClient(credentials: credentials, logger: logger)
+        return try KubeClient(credentials: credentials, metrics: metrics, logger: logger)
     }
 }

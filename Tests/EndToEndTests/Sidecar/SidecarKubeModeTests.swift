@@ -74,6 +74,7 @@ struct SidecarKubeModeTests {
                 return unprotected?.status == 502
             }, "\(bed.diagnostics)")
         #expect(unprotected?.backendTLSError?.contains("no_policy") == true, "\(String(describing: unprotected))")
+        #expect(try sidecar.metric("backendtls_kube_request_duration_seconds_count", ["verb": "watch"]) >= 3)
         #expect(
             try sidecar.metric("backendtls_kube_watch_events_total", ["resource": "configmaps", "type": "MODIFIED"])
                 >= 2)
