@@ -78,6 +78,7 @@ public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
                 "namespace": "\(namespace)", "backendTLSPolicyVersion": "\(version)",
             ])
         let clusterTask = Task { await cluster.run() }
+        var installed: Int?
         for await _ in changes {
             // Events come in bursts (a list, an apply of several objects): settle, then rebuild once.
             try? await Task.sleep(for: .milliseconds(20))
@@ -97,19 +98,51 @@ public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
                 })
             guard cluster.isSynced else { continue }
             var store = snapshot.store
-            for object in caObjects.objects { store.insert(object, defaultNamespace: namespace) }
-            state.install(store)
+            let objects = caObjects.objects
+            for object in objects { store.insert(object, defaultNamespace: namespace) }
             // Ready once every referenced CA object has been listed: before that, its policies fail closed.
             let pending = caObjects.unsynced
             problem.withLock {
                 $0 = pending.isEmpty ? nil : "waiting for the first list of \(pending.joined(separator: ", "))"
             }
+            // A gateway controller writes policy status, and Services change metadata, all the time: only a
+            // change to what resolution reads makes a new generation (which drains pooled connections).
+            let fingerprint = Self.fingerprint(store, caObjects: objects)
+            guard fingerprint != installed else { continue }
+            installed = fingerprint
+            state.install(store)
             metrics.configReloads(result: "success").increment()
             logger.debug("configuration rebuilt from the cluster", metadata: ["policies": "\(store.allPolicies.count)"])
         }
         clusterTask.cancel()
         caObjects.stopAll()
         await clusterTask.value
+    }
+
+    /// What resolution reads: policy specs and precedence, Service addresses and ports, CA object data.
+    static func fingerprint(_ store: StoreSnapshot, caObjects: [JSONValue]) -> Int {
+        var hasher = Hasher()
+        for policy in store.allPolicies {
+            hasher.combine(policy.metadata.namespace)
+            hasher.combine(policy.metadata.name)
+            hasher.combine(policy.metadata.creationTimestamp)
+            hasher.combine(policy.raw["apiVersion"])
+            hasher.combine(policy.raw["spec"])
+        }
+        for service in store.allServices {
+            hasher.combine(service.metadata.namespace)
+            hasher.combine(service.metadata.name)
+            hasher.combine(service.ports)
+            hasher.combine(service.clusterIP)
+            hasher.combine(service.externalName)
+        }
+        for object in caObjects {
+            hasher.combine(object["kind"])
+            hasher.combine(object["metadata"]?["name"])
+            hasher.combine(object["data"])
+            hasher.combine(object["binaryData"])
+        }
+        return hasher.finalize()
     }
 
     /// ConfigMaps and Secrets named by the namespace's policies, of the kinds this installation resolves.

@@ -53,6 +53,24 @@ struct SidecarKubeModeTests {
         #expect(configMapRequests.contains { $0.query["watch"] == "1" })
         #expect(!server.requests.contains { $0.path.contains("secrets") })
 
+        // A status-only write (what a gateway controller does constantly) keeps the pooled connection.
+        let handshakes = try sidecar.metric("backendtls_sidecar_upstream_handshakes_total", ["result": "success"])
+        #expect(handshakes >= 1)
+        var withStatus = try ManifestParser.parse(Manifest.policy("backend", service: "backend"), source: "p")[0]
+            .object
+        if case .object(var root) = withStatus {
+            root["status"] = try JSONParser.parse(
+                #"{"ancestors": [{"ancestorRef": {"name": "gw"}, "controllerName": "example.com/gw", "conditions": []}]}"#
+            )
+            withStatus = .object(root)
+        }
+        server.apply(withStatus)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try sidecar.get("backend:\(port)", path: "/after-status").status == 200)
+        #expect(
+            try sidecar.metric("backendtls_sidecar_upstream_handshakes_total", ["result": "success"]) == handshakes,
+            "a status update drained the pool\n\(bed.diagnostics)")
+
         // The CA is replaced in the cluster by one that did not issue the backend's certificate.
         try apply(server, Manifest.caConfigMap("backend-ca", pem: pki.otherRoot.certificatePEM))
         var refused: HTTPResult?
