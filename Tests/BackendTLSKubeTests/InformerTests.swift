@@ -47,7 +47,7 @@ struct InformerTests {
         let (informer, sink, task) = try start(bed)
         #expect(await eventually { informer.hasSynced })
         #expect(sink.current == ["apps/a"])
-        #expect(await eventually { bed.server.openWatchCount == 1 })
+        #expect(await eventually { bed.server.openWatchCount >= 1 })
         bed.server.apply(KubeTestbed.service("b"))
         bed.server.delete(KubeTestbed.service("a"))
         #expect(await eventually { sink.current == ["apps/b"] })
@@ -65,7 +65,7 @@ struct InformerTests {
     @Test func bookmarksAdvanceTheResourceVersion() async throws {
         let bed = try await KubeTestbed()
         let (informer, _, task) = try start(bed)
-        #expect(await eventually { bed.server.openWatchCount == 1 })
+        #expect(await eventually { bed.server.openWatchCount >= 1 })
         // Objects of another resource move the cluster's resourceVersion; only a bookmark tells this watch.
         bed.server.apply(KubeTestbed.configMap("x", data: [:]))
         bed.server.apply(KubeTestbed.configMap("y", data: [:]))
@@ -79,7 +79,7 @@ struct InformerTests {
     @Test func serverRestartMidWatchResumesWithoutLosingEvents() async throws {
         let bed = try await KubeTestbed()
         let (informer, sink, task) = try start(bed)
-        #expect(await eventually { bed.server.openWatchCount == 1 })
+        #expect(await eventually { bed.server.openWatchCount >= 1 })
         await bed.server.stop()
         bed.server.apply(KubeTestbed.service("during-outage"))
         try await Task.sleep(for: .milliseconds(200))
@@ -99,7 +99,7 @@ struct InformerTests {
         bed.server.setGoneAsHTTPStatus(asHTTPStatus)
         bed.server.apply(KubeTestbed.service("old"))
         let (_, sink, task) = try start(bed)
-        #expect(await eventually { bed.server.openWatchCount == 1 })
+        #expect(await eventually { bed.server.openWatchCount >= 1 })
         await bed.server.stop()
         bed.server.delete(KubeTestbed.service("old"))
         bed.server.apply(KubeTestbed.service("new"))
@@ -118,7 +118,7 @@ struct InformerTests {
         var configuration = KubeTestbed.fastInformer
         configuration.resyncInterval = .milliseconds(300)
         let (informer, sink, task) = try start(bed, configuration: configuration)
-        #expect(await eventually { bed.server.openWatchCount == 1 })
+        #expect(await eventually { bed.server.openWatchCount >= 1 })
         try await Task.sleep(for: .milliseconds(400))
         // The next event finds the resync due: the informer lists again, as a resync, not as an error.
         bed.server.apply(KubeTestbed.service("due"))
@@ -136,10 +136,10 @@ struct InformerTests {
     @Test func aQuietReopenedWatchCountsAsHealthy() async throws {
         let bed = try await KubeTestbed()
         let (informer, _, task) = try start(bed)
-        #expect(await eventually { bed.server.openWatchCount == 1 })
+        #expect(await eventually { bed.server.openWatchCount >= 1 })
         try await bed.server.restart()
         // No event arrives after the reconnect; the open watch alone clears the error.
-        #expect(await eventually { bed.server.openWatchCount == 1 })
+        #expect(await eventually { bed.server.openWatchCount >= 1 })
         #expect(await eventually { informer.status.isWatching && informer.status.lastError == nil })
         task.cancel()
         await task.value
@@ -182,7 +182,7 @@ struct InformerTests {
     @Test func expiredWatchEventRelists() async throws {
         let bed = try await KubeTestbed()
         let (_, sink, task) = try start(bed)
-        #expect(await eventually { bed.server.openWatchCount == 1 })
+        #expect(await eventually { bed.server.openWatchCount >= 1 })
         bed.server.expireWatches()
         #expect(await eventually { sink.lists == 2 })
         task.cancel()
@@ -192,8 +192,10 @@ struct InformerTests {
 
     @Test func stalledWatchIsAbandonedAndReopened() async throws {
         let bed = try await KubeTestbed()
-        let (_, sink, task) = try start(bed)
-        #expect(await eventually { bed.server.openWatchCount == 1 })
+        var configuration = KubeTestbed.fastInformer
+        configuration.stallTimeout = .seconds(1)
+        let (_, sink, task) = try start(bed, configuration: configuration)
+        #expect(await eventually { bed.server.openWatchCount >= 1 })
         bed.server.setStallWatches(true)
         bed.server.apply(KubeTestbed.service("sent-into-the-void"))
         bed.server.setStallWatches(false)
@@ -210,7 +212,7 @@ struct InformerTests {
     @Test func garbageLineIsCountedAndSkipped() async throws {
         let bed = try await KubeTestbed()
         let (_, sink, task) = try start(bed)
-        #expect(await eventually { bed.server.openWatchCount == 1 })
+        #expect(await eventually { bed.server.openWatchCount >= 1 })
         bed.server.injectGarbage()
         bed.server.injectGarbage(#"{"type":"EXPLODED","object":{}}"#)
         bed.server.apply(KubeTestbed.service("after-garbage"))
@@ -270,7 +272,7 @@ struct InformerTests {
             client: client, resource: .services, configuration: KubeTestbed.fastInformer, logger: bed.logger
         ) { sink.apply($0) }
         let task = Task { await informer.run() }
-        #expect(await eventually { bed.server.openWatchCount == 1 })
+        #expect(await eventually { bed.server.openWatchCount >= 1 })
         bed.server.rotateToken(to: "token-2")
         try "token-2".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         // Drop the connection: the informer must come back with the new token.
