@@ -94,7 +94,7 @@ struct KubeTestbed {
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
 func eventually(
-    timeout: Duration = .seconds(10),
+    timeout: Duration = .seconds(20),
     _ condition: @Sendable () async -> Bool
 ) async -> Bool {
     let deadline = ContinuousClock.now + timeout

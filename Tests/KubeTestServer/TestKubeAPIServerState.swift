@@ -25,6 +25,12 @@ struct TestKubeAPIServerState {
         resourceVersion += 1
         guard case .object(var root) = object else { return object }
         var metadata = root["metadata"]?.objectValue ?? JSONObject()
+        // An update keeps what the API server set at creation, as the real one does.
+        let key = Self.key(metadata["namespace"]?.stringValue ?? "", metadata["name"]?.stringValue ?? "")
+        if let existing = objects[collection]?[key]?["metadata"] {
+            metadata["uid"] = existing["uid"]
+            metadata["creationTimestamp"] = existing["creationTimestamp"]
+        }
         metadata["resourceVersion"] = .string(String(resourceVersion))
         if metadata["uid"] == nil { metadata["uid"] = .string("uid-\(resourceVersion)") }
         if metadata["creationTimestamp"] == nil {
@@ -32,7 +38,6 @@ struct TestKubeAPIServerState {
         }
         root["metadata"] = .object(metadata)
         let stored = JSONValue.object(root)
-        let key = Self.key(metadata["namespace"]?.stringValue ?? "", metadata["name"]?.stringValue ?? "")
         if type == "DELETED" {
             objects[collection]?[key] = nil
         } else {
