@@ -75,6 +75,7 @@ let package = Package(
             dependencies: [
                 "BackendTLS",
                 "BackendTLSManifests",
+                "BackendTLSServerSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -223,6 +224,7 @@ let package = Package(
             name: "KubeTestServer",
             dependencies: [
                 "BackendTLS",
+                "BackendTLSServerSupport",
                 "BackendTLSWebhook",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

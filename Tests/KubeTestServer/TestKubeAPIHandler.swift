@@ -1,4 +1,5 @@
 import BackendTLS
+import BackendTLSServerSupport
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -51,10 +52,7 @@ final class TestKubeAPIHandler: ChannelInboundHandler {
             self.respond(head, path: path, query: query, authorized: authorized, context: context)
         }
         if delay > .zero {
-            let (seconds, attoseconds) = delay.components
-            context.eventLoop.assumeIsolated().scheduleTask(
-                in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-            ) { respond() }
+            context.eventLoop.assumeIsolated().scheduleTask(in: delay.timeAmount) { respond() }
         } else {
             respond()
         }

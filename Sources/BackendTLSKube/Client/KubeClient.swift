@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 public import BackendTLS
+import BackendTLSServerSupport
 import Foundation
 public import Logging
 import NIOCore
@@ -54,7 +55,7 @@ public final class KubeClient: Sendable {
         if credentials.insecureSkipTLSVerify { tls.certificateVerification = .none }
         var http = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow,
-            timeout: .init(connect: configuration.connectTimeout.kubeTimeAmount))
+            timeout: .init(connect: configuration.connectTimeout.timeAmount))
         // HTTP/1.1: one connection per watch keeps a stalled watch from holding up the other requests.
         http.httpVersion = .http1Only
         // Every watch holds a connection for minutes; the default of 8 per host would queue gets behind them.
@@ -207,7 +208,7 @@ public final class KubeClient: Sendable {
             let start = ContinuousClock.now
             let response: HTTPClientResponse
             do {
-                response = try await http.execute(request, timeout: timeout.kubeTimeAmount)
+                response = try await http.execute(request, timeout: timeout.timeAmount)
             } catch {
                 metrics?.requestDuration(verb: verb, code: "error").record(ContinuousClock.now - start)
                 throw Self.transportError(error, description)
@@ -292,13 +293,6 @@ public final class KubeClient: Sendable {
             return first ?? .failure(KubeAPIError(.timeout, request: description, message: "cancelled"))
         }
         return try result.get()
-    }
-}
-
-extension Duration {
-    var kubeTimeAmount: TimeAmount {
-        let (seconds, attoseconds) = components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }
 

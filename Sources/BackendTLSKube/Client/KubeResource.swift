@@ -1,3 +1,5 @@
+public import BackendTLS
+
 /// A resource the client reads, with the paths the API server serves it under.
 public struct KubeResource: Sendable, Hashable, CustomStringConvertible {
     /// Empty for the core group (`/api/v1`).
@@ -45,6 +47,15 @@ public struct KubeResource: Sendable, Hashable, CustomStringConvertible {
         }
         guard alphanumeric(bytes.first!), alphanumeric(bytes.last!) else { return false }
         return bytes.allSatisfy { alphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
+    }
+
+    /// The object with this resource's kind and apiVersion where it lacks them (list items carry neither);
+    /// the store dispatches on `kind`.
+    public func stamped(_ object: JSONValue) -> JSONValue {
+        guard case .object(var root) = object else { return object }
+        if root["kind"] == nil { root["kind"] = .string(kind) }
+        if root["apiVersion"] == nil { root["apiVersion"] = .string(apiVersion) }
+        return .object(root)
     }
 
     /// The metric label: the plural name, stable across versions.

@@ -1,4 +1,5 @@
 import BackendTLS
+public import Logging
 
 /// Which BackendTLSPolicy version the cluster serves: v1 when it can, else v1alpha3 (Gateway API v1.2–v1.3).
 ///
@@ -10,6 +11,28 @@ public enum PolicyVersionDiscovery {
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public var description: String
+    }
+
+    /// Asks until the cluster answers; each failure goes to `onFailure` (readiness text) and the log.
+    /// Returns nil once the task is cancelled.
+    public static func discover(
+        using client: KubeClient,
+        retry: Backoff,
+        logger: Logger,
+        onFailure: (String) -> Void
+    ) async -> String? {
+        var attempt = 0
+        while !Task.isCancelled {
+            do {
+                return try await discover(using: client)
+            } catch {
+                onFailure("\(error)")
+                logger.warning("cannot discover BackendTLSPolicy; not ready", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: retry.delay(attempt: attempt))
+                attempt += 1
+            }
+        }
+        return nil
     }
 
     public static func discover(using client: KubeClient) async throws -> String {

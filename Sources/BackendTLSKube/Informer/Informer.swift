@@ -51,7 +51,6 @@ public final class Informer: Sendable {
         public var isWatching = false
         public var lastError: String?
         public var resourceVersion: String?
-        public var lists = 0
     }
 
     public init(
@@ -104,7 +103,7 @@ public final class Informer: Sendable {
                 do {
                     let (items, listVersion) = try await listAll(path, selector)
                     // List items carry no kind or apiVersion; the store needs both.
-                    onChange(.replaced(items.map(stamped)))
+                    onChange(.replaced(items.map(resource.stamped)))
                     resourceVersion = listVersion ?? ""
                     listedAt = .now
                     failures = 0
@@ -114,7 +113,6 @@ public final class Informer: Sendable {
                         $0.hasSynced = true
                         $0.lastError = nil
                         $0.resourceVersion = listVersion
-                        $0.lists += 1
                     }
                     logger.debug(
                         "listed", metadata: ["items": "\(items.count)", "resourceVersion": "\(listVersion ?? "")"])
@@ -212,9 +210,9 @@ public final class Informer: Sendable {
                 metrics?.watchEvents(resource: label, type: event.type.rawValue).increment()
                 switch event.type {
                 case .added, .modified:
-                    onChange(.upserted(stamped(event.object)))
+                    onChange(.upserted(resource.stamped(event.object)))
                 case .deleted:
-                    onChange(.deleted(stamped(event.object)))
+                    onChange(.deleted(resource.stamped(event.object)))
                 case .bookmark:
                     break
                 case .error:
@@ -250,12 +248,5 @@ public final class Informer: Sendable {
         logger.warning(
             "\(what) failed; retrying", metadata: ["error": "\(error)", "retryIn": "\(delay)", "attempt": "\(attempt)"])
         try? await Task.sleep(for: delay)
-    }
-
-    private func stamped(_ object: JSONValue) -> JSONValue {
-        guard case .object(var root) = object else { return object }
-        if root["kind"] == nil { root["kind"] = .string(resource.kind) }
-        if root["apiVersion"] == nil { root["apiVersion"] = .string(resource.apiVersion) }
-        return .object(root)
     }
 }

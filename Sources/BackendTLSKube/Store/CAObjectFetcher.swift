@@ -11,7 +11,7 @@ import Synchronization
 public final class CAObjectFetcher: Sendable {
     /// `nil` object: the API server said 404.
     private struct Entry {
-        var object: JSONValue?
+        var object: JSONValue
         var fetchedAt: ContinuousClock.Instant
     }
 
@@ -30,14 +30,14 @@ public final class CAObjectFetcher: Sendable {
         "\(resource.plural)/\(namespace)/\(name)"
     }
 
-    /// The cached answer, when it is fresh: `.some(nil)` is a cached 404.
-    public func cached(_ resource: KubeResource, namespace: String, name: String) -> JSONValue?? {
+    /// The cached object, when it is fresh.
+    public func cached(_ resource: KubeResource, namespace: String, name: String) -> JSONValue? {
         let now = ContinuousClock.now
-        return cache.withLock { cache -> JSONValue?? in
+        return cache.withLock { cache in
             guard let entry = cache[Self.key(resource, namespace, name)], now - entry.fetchedAt < freshFor else {
                 return nil
             }
-            return .some(entry.object)
+            return entry.object
         }
     }
 
@@ -48,19 +48,14 @@ public final class CAObjectFetcher: Sendable {
         // No such object can exist, and the name must not reach a URL.
         guard KubeResource.isValidObjectName(name) else { return nil }
         if let cached = cached(resource, namespace: namespace, name: name) { return cached }
-        var object: JSONValue?
+        let object: JSONValue
         do {
-            object = try await client.get(resource.path(namespace: namespace, name: name), timeout: timeout)
-            if case .object(var root) = object {
-                if root["kind"] == nil { root["kind"] = .string(resource.kind) }
-                if root["apiVersion"] == nil { root["apiVersion"] = .string(resource.apiVersion) }
-                object = .object(root)
-            }
+            object = resource.stamped(
+                try await client.get(resource.path(namespace: namespace, name: name), timeout: timeout))
         } catch {
             guard error.statusCode == 404 else { throw error }
-            object = nil
+            return nil
         }
-        guard let object else { return nil }
         let entry = Entry(object: object, fetchedAt: .now)
         let capacity = self.capacity
         cache.withLock { cache in

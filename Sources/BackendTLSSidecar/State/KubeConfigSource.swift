@@ -50,19 +50,10 @@ public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
     }
 
     private func watch() async {
-        var attempt = 0
-        var version: String?
-        while version == nil, !Task.isCancelled {
-            do {
-                version = try await PolicyVersionDiscovery.discover(using: client)
-            } catch {
-                problem.withLock { $0 = "\(error)" }
-                logger.warning("cannot discover BackendTLSPolicy; not ready", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: Backoff(initial: .seconds(1)).delay(attempt: attempt))
-                attempt += 1
-            }
-        }
-        guard let version else { return }
+        let discovered = await PolicyVersionDiscovery.discover(
+            using: client, retry: Backoff(initial: .seconds(1)), logger: logger,
+            onFailure: { problem in self.problem.withLock { $0 = problem } })
+        guard let version = discovered else { return }
         problem.withLock { $0 = "waiting for the first list of backendtlspolicies and services" }
         let (changes, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         var configuration = ClusterObjectStore.Configuration(namespace: namespace, policyVersion: version)
@@ -146,33 +137,16 @@ public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
     }
 
     /// ConfigMaps and Secrets named by the namespace's policies, of the kinds this installation resolves.
-    private func referencedCAObjects(_ store: StoreSnapshot) -> Set<CAObjectWatches.Reference> {
-        var wanted = Set<CAObjectWatches.Reference>()
-        for policy in store.policies(inNamespace: namespace) {
-            for ref in policy.validation.caCertificateRefs {
-                guard let kind = ref.kind, let name = ref.name, ref.effectiveGroup.isEmpty,
-                    KubeResource.isValidObjectName(name),
-                    validation.allowedCACertificateRefKinds.contains(.init(group: "", kind: kind))
-                else { continue }
-                switch kind {
-                case "ConfigMap": wanted.insert(.init(resource: .configMaps, name: name))
-                case "Secret": wanted.insert(.init(resource: .secrets, name: name))
-                default: continue
-                }
-            }
-        }
-        return wanted
+    private func referencedCAObjects(_ store: StoreSnapshot) -> Set<CAObjectReference> {
+        Set(
+            store.policies(inNamespace: namespace).flatMap {
+                $0.caObjectReferences(allowed: validation.allowedCACertificateRefKinds)
+            })
     }
 }
 
 /// One watch per referenced CA object, started and stopped as policies come and go, and what they hold.
 final class CAObjectWatches: Sendable {
-    struct Reference: Hashable, Sendable {
-        var resource: KubeResource
-        var name: String
-        var key: String { "\(resource.kind)/\(name)" }
-    }
-
     private struct Watch {
         var informer: Informer
         var task: Task<Void, Never>
@@ -180,7 +154,7 @@ final class CAObjectWatches: Sendable {
         var token: Int
     }
 
-    private let watches = Mutex<(byReference: [Reference: Watch], live: Set<Int>, nextToken: Int)>(([:], [], 0))
+    private let watches = Mutex<(byReference: [CAObjectReference: Watch], live: Set<Int>, nextToken: Int)>(([:], [], 0))
     private let held = Mutex<[String: (token: Int, object: JSONValue)]>([:])
 
     var objects: [JSONValue] { held.withLock { held in held.keys.sorted().compactMap { held[$0]?.object } } }
@@ -190,8 +164,9 @@ final class CAObjectWatches: Sendable {
         watches.withLock { $0.byReference.filter { !$0.value.informer.hasSynced }.map(\.key.key).sorted() }
     }
 
-    func reconcile(wanted: Set<Reference>, start: (KubeResource, String, Int) -> (Informer, Task<Void, Never>)) {
-        let stopped = watches.withLock { watches -> [Reference: Watch] in
+    func reconcile(wanted: Set<CAObjectReference>, start: (KubeResource, String, Int) -> (Informer, Task<Void, Never>))
+    {
+        let stopped = watches.withLock { watches -> [CAObjectReference: Watch] in
             let stopped = watches.byReference.filter { !wanted.contains($0.key) }
             for (reference, watch) in stopped {
                 watches.byReference[reference] = nil

@@ -60,14 +60,6 @@ public struct AdmissionService: Sendable {
         case later(@Sendable () async -> Answer)
     }
 
-    /// Answers synchronously; for stores that never defer (memory mode, tests). A deferred store is awaited.
-    public func handle(endpoint: AdmissionEvaluator.Endpoint, body: [UInt8]) async -> Answer {
-        switch respond(endpoint: endpoint, body: body) {
-        case .now(let answer): answer
-        case .later(let work): await work()
-        }
-    }
-
     public func respond(endpoint: AdmissionEvaluator.Endpoint, body: [UInt8]) -> Reply {
         let start = ContinuousClock.now
         let review: AdmissionReview

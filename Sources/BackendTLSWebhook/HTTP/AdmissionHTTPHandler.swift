@@ -23,9 +23,7 @@ final class AdmissionHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
     /// HTTP/2 streams time their own requests; HTTP/1 connections use `RequestDeadlineHandler`.
     private let streamReadTimeout: TimeAmount?
     private var timeout: Scheduled<Void>?
-    /// Completes once every answer queued so far is written: deferred answers (on-demand lookups) must not
-    /// let a later pipelined request's answer overtake them.
-    private var pendingWrites: EventLoopFuture<Void>?
+    /// Set when the connection goes while a deferred answer is still being prepared.
     private var removed = false
 
     init(service: AdmissionService, limits: WebhookConfiguration.Limits, streamReadTimeout: TimeAmount? = nil) {
@@ -96,24 +94,20 @@ final class AdmissionHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
         }
     }
 
+    /// Answers in order without a queue of our own: on HTTP/1.1 `HTTPServerPipelineHandler` holds a pipelined
+    /// request back until the previous response has ended, and an HTTP/2 stream carries one request.
     private func deliver(_ reply: AdmissionService.Reply, keepAlive: Bool, context: ChannelHandlerContext) {
-        if case .now(let answer) = reply, pendingWrites == nil {
-            return write(answer, keepAlive: keepAlive, context: context)
-        }
-        let answer = context.eventLoop.makePromise(of: AdmissionService.Answer.self)
         switch reply {
-        case .now(let ready): answer.succeed(ready)
-        case .later(let work): answer.completeWithTask { await work() }
-        }
-        let previous = pendingWrites ?? context.eventLoop.makeSucceededVoidFuture()
-        let written = previous.flatMap { answer.futureResult }.assumeIsolated().map { [self] answer in
-            // The connection may have gone while the store was fetching; then there is no one to answer.
-            guard !self.removed else { return }
-            self.write(answer, keepAlive: keepAlive, context: context)
-        }.nonisolated()
-        pendingWrites = written
-        written.assumeIsolated().whenComplete { [self] _ in
-            if self.pendingWrites === written { self.pendingWrites = nil }
+        case .now(let answer):
+            write(answer, keepAlive: keepAlive, context: context)
+        case .later(let work):
+            let answer = context.eventLoop.makePromise(of: AdmissionService.Answer.self)
+            answer.completeWithTask { await work() }
+            answer.futureResult.assumeIsolated().whenSuccess { [self] answer in
+                // The connection may have gone while the store was fetching; then there is no one to answer.
+                guard !self.removed else { return }
+                self.write(answer, keepAlive: keepAlive, context: context)
+            }
         }
     }
 

@@ -52,35 +52,29 @@ public final class KubernetesWebhookStore: WebhookStore, ServiceLifecycle.Servic
 
     /// Discovers the served version, then runs the informers until graceful shutdown.
     public func run() async throws {
-        var attempt = 0
-        var version: String?
-        while version == nil, !Task.isCancelled, !Task.isShuttingDownGracefully {
-            do {
-                version = try await PolicyVersionDiscovery.discover(using: client)
-            } catch {
-                discoveryProblem.withLock { $0 = "\(error)" }
-                logger.warning("cannot discover BackendTLSPolicy; not ready", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: configuration.discoveryRetry.delay(attempt: attempt))
-                attempt += 1
-            }
-        }
-        if let version {
-            discoveryProblem.withLock { $0 = nil }
-            var storeConfiguration = ClusterObjectStore.Configuration(
-                namespace: configuration.namespace, policyVersion: version)
-            storeConfiguration.informer = configuration.informer
-            let store = ClusterObjectStore(
-                client: client, configuration: storeConfiguration, metrics: metrics, logger: logger)
-            cluster.withLock { $0 = store }
-            logger.info(
-                "watching the cluster",
-                metadata: [
-                    "server": "\(client.credentials.server)", "credentials": "\(client.credentials.origin)",
-                    "backendTLSPolicyVersion": "\(version)", "namespace": "\(configuration.namespace ?? "(all)")",
-                ])
-            await cancelWhenGracefulShutdown { await store.run() }
-        }
+        await cancelWhenGracefulShutdown { await self.watch() }
         await client.shutdown()
+    }
+
+    private func watch() async {
+        let discovered = await PolicyVersionDiscovery.discover(
+            using: client, retry: configuration.discoveryRetry, logger: logger,
+            onFailure: { problem in self.discoveryProblem.withLock { $0 = problem } })
+        guard let version = discovered else { return }
+        discoveryProblem.withLock { $0 = nil }
+        var storeConfiguration = ClusterObjectStore.Configuration(
+            namespace: configuration.namespace, policyVersion: version)
+        storeConfiguration.informer = configuration.informer
+        let store = ClusterObjectStore(
+            client: client, configuration: storeConfiguration, metrics: metrics, logger: logger)
+        cluster.withLock { $0 = store }
+        logger.info(
+            "watching the cluster",
+            metadata: [
+                "server": "\(client.credentials.server)", "credentials": "\(client.credentials.origin)",
+                "backendTLSPolicyVersion": "\(version)", "namespace": "\(configuration.namespace ?? "(all)")",
+            ])
+        await store.run()
     }
 
     public var isSynced: Bool { cluster.withLock { $0 }?.isSynced ?? false }
@@ -110,26 +104,13 @@ public final class KubernetesWebhookStore: WebhookStore, ServiceLifecycle.Servic
     }
 
     /// The CA objects a policy request names, in the request's namespace.
-    private func caReferences(of request: AdmissionRequest) -> [(
-        KubeResource, ValidationConfiguration.GroupKind, String
-    )] {
+    private func caReferences(of request: AdmissionRequest) -> [CAObjectReference] {
         guard request.kind.group == BackendTLSPolicyVersion.group, request.kind.kind == "BackendTLSPolicy",
             request.operation == .create || request.operation == .update,
             let object = request.object,
             let policy = try? BackendTLSPolicy(json: object)
         else { return [] }
-        var seen = Set<String>()
-        return policy.validation.caCertificateRefs.compactMap { ref in
-            guard let kind = ref.kind, let name = ref.name, ref.effectiveGroup.isEmpty else { return nil }
-            let groupKind = ValidationConfiguration.GroupKind(group: "", kind: kind)
-            guard validation.allowedCACertificateRefKinds.contains(groupKind), seen.insert("\(kind)/\(name)").inserted
-            else { return nil }
-            switch kind {
-            case "ConfigMap": return (.configMaps, groupKind, name)
-            case "Secret": return (.secrets, groupKind, name)
-            default: return nil
-            }
-        }
+        return policy.caObjectReferences(allowed: validation.allowedCACertificateRefKinds)
     }
 
     public func prepare(for request: AdmissionRequest) -> PreparedStore {
@@ -155,10 +136,10 @@ public final class KubernetesWebhookStore: WebhookStore, ServiceLifecycle.Servic
         let references = caReferences(of: request)
         let namespace = request.namespace
         // Everything fresh in the cache: answer on the event loop, no task hop.
-        var missing: [(KubeResource, ValidationConfiguration.GroupKind, String)] = []
+        var missing: [CAObjectReference] = []
         for reference in references {
-            if let cached = store.fetcher.cached(reference.0, namespace: namespace, name: reference.2) {
-                if let object = cached { view.store.insert(object, defaultNamespace: namespace) }
+            if let cached = store.fetcher.cached(reference.resource, namespace: namespace, name: reference.name) {
+                view.store.insert(cached, defaultNamespace: namespace)
             } else {
                 missing.append(reference)
             }
@@ -175,7 +156,7 @@ public final class KubernetesWebhookStore: WebhookStore, ServiceLifecycle.Servic
                 for (index, reference) in lookups.enumerated() {
                     group.addTask {
                         let result = await store.fetcher.result(
-                            reference.0, namespace: namespace, name: reference.2, timeout: timeout)
+                            reference.resource, namespace: namespace, name: reference.name, timeout: timeout)
                         return (index, result)
                     }
                 }
@@ -188,16 +169,17 @@ public final class KubernetesWebhookStore: WebhookStore, ServiceLifecycle.Servic
                         // Present but unreadable: say so rather than let it read as "not found".
                         view.store.recordLookupFailure(
                             LookupFailure(message: "the object cannot be read: \(problem.detail)", deny: deny),
-                            reference.1, namespace: namespace, name: reference.2)
+                            reference.groupKind, namespace: namespace, name: reference.name)
                     case .failure(let error):
                         logger.warning(
                             "CA object lookup failed",
                             metadata: [
-                                "object": "\(reference.1.kind) \(namespace)/\(reference.2)", "error": "\(error)",
+                                "object": "\(reference.resource.kind) \(namespace)/\(reference.name)",
+                                "error": "\(error)",
                             ])
                         view.store.recordLookupFailure(
-                            LookupFailure(message: error.description, deny: deny), reference.1, namespace: namespace,
-                            name: reference.2)
+                            LookupFailure(message: error.description, deny: deny), reference.groupKind,
+                            namespace: namespace, name: reference.name)
                     }
                 }
             }
