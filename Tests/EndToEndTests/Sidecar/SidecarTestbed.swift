@@ -390,16 +390,6 @@ final class ChildProcess {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes.
-func eventually(timeout: TimeInterval = 5, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    repeat {
-        if try condition() { return true }
-        usleep(20_000)
-    } while Date() < deadline
-    return try condition()
-}
-
 // MARK: - nginx
 
 /// nginx 1.22 backends on loopback: TLS servers that hand out a certificate only for the SNI names they are

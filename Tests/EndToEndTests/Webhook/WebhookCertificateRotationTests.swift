@@ -125,15 +125,15 @@ extension WebhookEndToEndTests {
             let loops = ["--http1.1", "--http2"].map {
                 RequestLoop(url: webhook.url("/validate"), bodyFile: bodyFile.path, trust: bundle, http: $0)
             }
-            #expect(webhookEventually(timeout: 5) { loops.allSatisfy { $0.count >= 16 } }, "the loops got going")
+            #expect(eventually(timeout: 5) { loops.allSatisfy { $0.count >= 16 } }, "the loops got going")
             try volume.publish(certificate: new.serverCertificate, key: new.serverKey)
             let swapped = Date()
-            let switched = webhookEventually(timeout: 5) {
+            let switched = eventually(timeout: 5) {
                 (try? Self.trusts(webhook, new.caCertificate))?.status == 400
             }
             #expect(switched, "new handshakes must get the new certificate:\n\(webhook.log.suffix(2000))")
             let countAtSwitch = loops.map(\.count)
-            #expect(webhookEventually(timeout: 5) { zip(loops, countAtSwitch).allSatisfy { $0.count >= $1 + 16 } })
+            #expect(eventually(timeout: 5) { zip(loops, countAtSwitch).allSatisfy { $0.count >= $1 + 16 } })
             let outcomes = loops.map { $0.stop() }
             for outcome in outcomes {
                 #expect(outcome.total >= 32)
@@ -167,7 +167,7 @@ extension WebhookEndToEndTests {
 
             // The new certificate with the old key: they do not belong together.
             try volume.publish(certificate: new.serverCertificate, key: old.serverKey)
-            let counted = webhookEventually(timeout: 5) {
+            let counted = eventually(timeout: 5) {
                 ((try? webhook.metrics())?.value(Self.reloadsMetric, ["result": "failure"]) ?? 0) >= failuresBefore + 1
             }
             #expect(counted, "certificate_reloads_total{result=\"failure\"} must count the refusal")
@@ -183,7 +183,7 @@ extension WebhookEndToEndTests {
 
             // A good pair afterwards is taken.
             try volume.publish(certificate: new.serverCertificate, key: new.serverKey)
-            #expect(webhookEventually(timeout: 5) { (try? Self.trusts(webhook, new.caCertificate))?.status == 400 })
+            #expect(eventually(timeout: 5) { (try? Self.trusts(webhook, new.caCertificate))?.status == 400 })
         }
 
         /// Plain files replaced by rename (what `--dev-certificate` itself does), picked up without a restart.
@@ -199,7 +199,7 @@ extension WebhookEndToEndTests {
                 try FileManager.default.copyItem(atPath: source, toPath: "\(pki)/.\(target).new")
                 #expect(rename("\(pki)/.\(target).new", "\(pki)/\(target)") == 0)
             }
-            #expect(webhookEventually(timeout: 5) { (try? Self.trusts(webhook, new.caCertificate))?.status == 400 })
+            #expect(eventually(timeout: 5) { (try? Self.trusts(webhook, new.caCertificate))?.status == 400 })
             #expect(try Self.trusts(webhook, webhook.caFile).exitCode == 60)
         }
     }

@@ -92,7 +92,7 @@ extension WebhookEndToEndTests {
 
             // One slot frees up: a new connection is served again.
             holders[0].close()
-            #expect(webhookEventually(timeout: 5) { (try? webhook.post("/validate", review))?.status == 200 })
+            #expect(eventually(timeout: 5) { (try? webhook.post("/validate", review))?.status == 200 })
         }
 
         @Test func clientCertificatesAreRequiredWhenAClientCAIsGiven() throws {

@@ -67,7 +67,7 @@ extension WebhookEndToEndTests {
             later["metadata"] = ["name": "later", "namespace": "default", "creationTimestamp": "2026-01-02T00:00:00Z"]
             cluster.server.apply(try Cluster.json(AdmissionFixture.service("db")))
             cluster.server.apply(try Cluster.json(later))
-            let deniedLater = webhookEventually(timeout: 5) {
+            let deniedLater = eventually(timeout: 5) {
                 let answer = try? webhook.review(
                     "/validate", AdmissionFixture.policyReview(AdmissionFixture.policy("rival", service: "db")))
                 return answer?.allowed == false
@@ -224,7 +224,7 @@ extension WebhookEndToEndTests {
             cluster.server.setResponseDelay(.seconds(2))
             let webhook = try cluster.startWebhook(waitUntilReady: false)
             defer { webhook.stop() }
-            let waiting = webhookEventually(timeout: 5) {
+            let waiting = eventually(timeout: 5) {
                 (try? webhook.probe("/readyz"))?.text.contains("not ready") == true
             }
             #expect(waiting)
@@ -232,7 +232,7 @@ extension WebhookEndToEndTests {
             let early = try webhook.review(
                 "/validate", AdmissionFixture.policyReview(AdmissionFixture.policy("early", service: "api")))
             #expect(early.warnings.contains { $0.contains("has not synced with the Kubernetes API") }, "\(early)")
-            #expect(webhookEventually(timeout: 15) { (try? webhook.probe("/readyz"))?.status == 200 })
+            #expect(eventually(timeout: 15) { (try? webhook.probe("/readyz"))?.status == 200 })
             await cluster.tearDown()
         }
 
@@ -240,7 +240,7 @@ extension WebhookEndToEndTests {
             let cluster = try await Cluster(servedPolicyVersions: ["v1beta1"])
             let webhook = try cluster.startWebhook(waitUntilReady: false)
             defer { webhook.stop() }
-            let explained = webhookEventually(timeout: 10) {
+            let explained = eventually(timeout: 10) {
                 (try? webhook.probe("/readyz"))?.text.contains("none has backendtlspolicies") == true
             }
             #expect(explained, "\((try? webhook.probe("/readyz"))?.text ?? "")")
@@ -252,7 +252,7 @@ extension WebhookEndToEndTests {
             let webhook = try WebhookProcess.start(
                 ["--store", "kubernetes", "--kubeconfig", "/nonexistent/kubeconfig"], waitUntilReady: false)
             defer { webhook.stop() }
-            #expect(webhookEventually(timeout: 10) { !webhook.isRunning })
+            #expect(eventually(timeout: 10) { !webhook.isRunning })
             #expect(webhook.process.terminationStatus != 0)
             #expect(webhook.log.contains("kubeconfig /nonexistent/kubeconfig does not exist"), "\(webhook.log)")
         }

@@ -32,16 +32,6 @@ enum WebhookTools {
     static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes.
-func webhookEventually(timeout: TimeInterval = 5, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    repeat {
-        if try condition() { return true }
-        usleep(20_000)
-    } while Date() < deadline
-    return try condition()
-}
-
 // MARK: - curl
 
 /// One curl transfer: the HTTP answer, or why there was none.
@@ -290,7 +280,7 @@ final class WebhookProcess: @unchecked Sendable {
                 process: process, directory: directory, port: ports[0], probePort: ports[1], metricsPort: ports[2],
                 caFile: caFile ?? directory.appendingPathComponent("pki/ca.crt").path, logFile: logFile)
             guard waitUntilReady else { return webhook }
-            let ready = webhookEventually(timeout: 15) {
+            let ready = eventually(timeout: 15) {
                 guard process.isRunning else { return true }
                 return (try? webhook.probe("/readyz"))?.status == 200
             }
@@ -434,7 +424,7 @@ final class RawTLSClient: @unchecked Sendable {
 
     /// Waits until the answer holds `text` (s_client buffers nothing: bytes appear as they arrive).
     func waitForOutput(containing text: String, timeout: TimeInterval = 5) -> Bool {
-        webhookEventually(timeout: timeout) { output.contains(text) }
+        eventually(timeout: timeout) { output.contains(text) }
     }
 
     var isRunning: Bool { process.isRunning }
