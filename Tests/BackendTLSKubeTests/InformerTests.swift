@@ -260,13 +260,7 @@ struct InformerTests {
 
     @Test func tokenRotationKeepsTheInformerWorking() async throws {
         let bed = try await KubeTestbed()
-        let tokenFile = bed.directory + "/token"
-        try "token-1".write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let credentials = KubeCredentials(
-            server: bed.server.url,
-            certificateAuthorityPEM: Array(try Data(contentsOf: URL(fileURLWithPath: bed.server.caFile))),
-            token: try BearerTokenSource(file: tokenFile, refreshInterval: .seconds(3600)), origin: "test")
-        let client = bed.track(try KubeClient(credentials: credentials, logger: bed.logger))
+        let (client, tokenFile) = try bed.clientWithTokenFile()
         let sink = InformerSink()
         let informer = Informer(
             client: client, resource: .services, configuration: KubeTestbed.fastInformer, logger: bed.logger

@@ -79,13 +79,7 @@ struct KubeClientTests {
 
     @Test func rotatedTokenIsReadAgainAfterA401() async throws {
         let bed = try await KubeTestbed()
-        let tokenFile = bed.directory + "/token"
-        try "token-1".write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let credentials = KubeCredentials(
-            server: bed.server.url,
-            certificateAuthorityPEM: Array(try Data(contentsOf: URL(fileURLWithPath: bed.server.caFile))),
-            token: try BearerTokenSource(file: tokenFile, refreshInterval: .seconds(3600)), origin: "test")
-        let client = bed.track(try KubeClient(credentials: credentials, logger: bed.logger))
+        let (client, tokenFile) = try bed.clientWithTokenFile()
         _ = try await client.get("/api/v1/services")
         bed.server.rotateToken(to: "token-2")
         try "token-2".write(toFile: tokenFile, atomically: true, encoding: .utf8)

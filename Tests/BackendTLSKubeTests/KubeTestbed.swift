@@ -34,6 +34,18 @@ struct KubeTestbed {
         return try track(KubeClient(credentials: credentials, metrics: metrics, logger: logger))
     }
 
+    /// A client whose bearer token is read from a file (holding "token-1"), cached for an hour: only a 401
+    /// makes it read the file again, so tests see exactly the rotation path.
+    func clientWithTokenFile() throws -> (KubeClient, tokenFile: String) {
+        let tokenFile = directory + "/token"
+        try "token-1".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let credentials = KubeCredentials(
+            server: server.url,
+            certificateAuthorityPEM: Array(try Data(contentsOf: URL(fileURLWithPath: server.caFile))),
+            token: try BearerTokenSource(file: tokenFile, refreshInterval: .seconds(3600)), origin: "test")
+        return (track(try KubeClient(credentials: credentials, logger: logger)), tokenFile)
+    }
+
     func track(_ client: KubeClient) -> KubeClient {
         clients.add(client)
         return client
