@@ -15,13 +15,7 @@ enum SidecarTools {
 
     static let available = [nginx, openssl, curl].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// `.build/debug/backendtls-sidecar` (or the folder named by `BACKENDTLS_BIN_DIR`).
-    static var sidecar: String {
-        let directory =
-            ProcessInfo.processInfo.environment["BACKENDTLS_BIN_DIR"]
-            ?? ProcessRunner.packageRoot.appendingPathComponent(".build/debug").path
-        return "\(directory)/backendtls-sidecar"
-    }
+    static var sidecar: String { ProcessRunner.builtBinary("backendtls-sidecar") }
 }
 
 struct SidecarTestFailure: Error, CustomStringConvertible {

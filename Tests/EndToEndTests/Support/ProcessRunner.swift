@@ -18,13 +18,15 @@ enum ProcessRunner {
         fatalError("Package.swift not found above \(#filePath)")
     }()
 
-    /// `.build/debug/backendtls` (or the folder named by `BACKENDTLS_BIN_DIR`).
-    static var backendtls: String {
+    /// A built executable: `.build/debug/NAME`, or NAME in the folder named by `BACKENDTLS_BIN_DIR`.
+    static func builtBinary(_ name: String) -> String {
         let directory =
             ProcessInfo.processInfo.environment["BACKENDTLS_BIN_DIR"]
             ?? packageRoot.appendingPathComponent(".build/debug").path
-        return "\(directory)/backendtls"
+        return "\(directory)/\(name)"
     }
+
+    static var backendtls: String { builtBinary("backendtls") }
 
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], input: String? = nil, in directory: URL? = nil) throws

@@ -20,13 +20,7 @@ enum WebhookTools {
 
     static let available = [curl, openssl, webhook].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// `.build/debug/backendtls-webhook` (or the folder named by `BACKENDTLS_BIN_DIR`).
-    static var webhook: String {
-        let directory =
-            ProcessInfo.processInfo.environment["BACKENDTLS_BIN_DIR"]
-            ?? ProcessRunner.packageRoot.appendingPathComponent(".build/debug").path
-        return "\(directory)/backendtls-webhook"
-    }
+    static var webhook: String { ProcessRunner.builtBinary("backendtls-webhook") }
 
     /// Writing to a pipe whose reader died (a client the server cut off) must be an error, not a signal.
     static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
