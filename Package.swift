@@ -217,6 +217,8 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOTLS", package: "swift-nio"),
             ],
             swiftSettings: upcomingFeatures
         ),

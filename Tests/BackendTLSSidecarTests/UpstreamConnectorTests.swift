@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Synchronization
 import Testing
 
@@ -55,7 +56,8 @@ struct UpstreamConnectorTests {
         var port: Int { channel.localAddress!.port! }
 
         static func start(
-            presenting leaf: PKI.Issued?, minimum: TLSVersion = .tlsv12, maximum: TLSVersion? = nil
+            presenting leaf: PKI.Issued?, minimum: TLSVersion = .tlsv12, maximum: TLSVersion? = nil,
+            greets: Bool = false
         ) async throws -> Server {
             let names = ServerNames()
             let context: NIOSSLContext?
@@ -79,6 +81,9 @@ struct UpstreamConnectorTests {
                         if let context {
                             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                         }
+                        if greets {
+                            try channel.pipeline.syncOperations.addHandler(GreetingHandler())
+                        }
                     }
                 }
                 .bind(host: "127.0.0.1", port: 0)
@@ -87,6 +92,19 @@ struct UpstreamConnectorTests {
         }
 
         func stop() async { try? await channel.close() }
+    }
+
+    /// Writes a line once the handshake is done: BoringSSL servers send TLS 1.3 session tickets only with
+    /// their first write, as a real backend does with its response.
+    final class GreetingHandler: ChannelInboundHandler {
+        typealias InboundIn = NIOAny
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case .handshakeCompleted = event as? TLSUserEvent {
+                context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: "hello\n")), promise: nil)
+            }
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     private func connector(handshakeTimeout: TimeAmount = .seconds(5)) -> UpstreamConnector {

@@ -19,12 +19,17 @@ public final class SidecarServer: ServiceLifecycle.Service, Sendable {
         group: MultiThreadedEventLoopGroup = .singleton
     ) {
         let connector = UpstreamConnector(
-            group: group, contexts: UpstreamTLSContextCache(),
+            group: group, contexts: UpstreamTLSContextCache(metrics: metrics),
             connectTimeout: configuration.timeouts.connect.timeAmount,
             handshakeTimeout: configuration.timeouts.handshake.timeAmount, metrics: metrics)
         self.environment = SidecarEnvironment(
             configuration: configuration, state: state, connector: connector, metrics: metrics, logger: logger)
         self.group = group
+        if !UpstreamTLSSessionCache.isAvailable {
+            logger.warning(
+                "upstream TLS session resumption is unavailable with this swift-nio-ssl; every connection does a full handshake"
+            )
+        }
     }
 
     public func run() async throws {

@@ -54,6 +54,14 @@ public struct SidecarMetrics: Sendable {
             labels: [("policy", policy), ("result", result)])
     }
 
+    func sessionsResumed(policy: String) -> Counter {
+        registry.makeCounter(
+            descriptor: Self.name(
+                "backendtls_sidecar_upstream_sessions_resumed_total",
+                "Upstream TLS handshakes that resumed an earlier session (certificates still re-verified)."),
+            labels: [("policy", policy)])
+    }
+
     func verifyFailures(policy: String, reason: String) -> Counter {
         registry.makeCounter(
             descriptor: Self.name(

@@ -1,5 +1,6 @@
 public import BackendTLS
 public import NIOSSL
+import Prometheus
 import Synchronization
 
 /// One `NIOSSLContext` (and verifier) per distinct `ResolvedBackendTLS`, bounded LRU.
@@ -26,9 +27,11 @@ public final class UpstreamTLSContextCache: Sendable {
     private let entries = Mutex<[Key: (entry: Entry, lastUse: UInt64)]>([:])
     private let clock = Mutex<UInt64>(0)
     private let capacity: Int
+    private let metrics: SidecarMetrics?
 
-    public init(capacity: Int = 256) {
+    public init(capacity: Int = 256, metrics: SidecarMetrics? = nil) {
         self.capacity = capacity
+        self.metrics = metrics
     }
 
     public func entry(for settings: ResolvedBackendTLS, use: Use) throws -> Entry {
@@ -45,7 +48,7 @@ public final class UpstreamTLSContextCache: Sendable {
             return hit
         }
         let entry = Entry(
-            context: try Self.makeContext(settings, use: use),
+            context: try Self.makeContext(settings, use: use, metrics: metrics),
             verifier: try UpstreamCertificateVerifier(settings: settings))
         entries.withLock { cache in
             if cache.count >= capacity, let oldest = cache.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
@@ -56,7 +59,8 @@ public final class UpstreamTLSContextCache: Sendable {
         return entry
     }
 
-    static func makeContext(_ settings: ResolvedBackendTLS, use: Use) throws -> NIOSSLContext {
+    static func makeContext(_ settings: ResolvedBackendTLS, use: Use, metrics: SidecarMetrics?) throws -> NIOSSLContext
+    {
         var configuration = TLSConfiguration.makeClientConfiguration()
         // Chain and identity are checked by UpstreamCertificateVerifier; NIOSSL must not add its own
         // hostname check (wrong when subjectAltNames are set). Verification itself is never off.
@@ -79,6 +83,9 @@ public final class UpstreamTLSContextCache: Sendable {
         case .tcp:
             configuration.applicationProtocols = options.alpnProtocols
         }
-        return try NIOSSLContext(configuration: configuration)
+        let context = try NIOSSLContext(configuration: configuration)
+        let resumed = metrics?.sessionsResumed(policy: "\(settings.policy.namespacedName)")
+        UpstreamTLSSessionCache.install(on: context) { resumed?.increment() }
+        return context
     }
 }

@@ -139,6 +139,35 @@ struct SidecarEndToEndTests {
         #expect(handshakes >= 1 && handshakes <= 2, "\(handshakes) handshakes for 6 requests")
     }
 
+    /// nginx closes every connection after one response, so each request is a new upstream connection: all
+    /// but the first resume a session (nginx's `$ssl_session_reused`), and the sidecar counts them.
+    @Test(arguments: ["TLSv1.2", "TLSv1.3"])
+    func upstreamTLSSessionsAreResumed(_ version: String) throws {
+        let pki = try SidecarPKI.shared()
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        bed.nginx.keepaliveRequests = 1
+        try bed.nginx.start([.tls(name: "backend", certificates: [Self.hostname: pki.leaf], protocols: version)])
+        let port = bed.nginx.port("backend")
+        try bed.write(
+            "all.yaml", Manifest.service("backend", ports: [("https", port)]),
+            Manifest.caConfigMap("backend-ca", pem: pki.root.certificatePEM),
+            Manifest.policy("backend", service: "backend"))
+        let sidecar = try bed.startSidecar()
+        for index in 0..<4 {
+            expectOK(try sidecar.get("backend:\(port)", path: "/\(index)"), from: "backend", in: bed)
+        }
+        _ = bed.nginx.waitForAccessLog(count: 4)
+        #expect(
+            bed.nginx.sessionLog == ["\(version) ."] + Array(repeating: "\(version) r", count: 3), "\(bed.diagnostics)")
+        let resumed = try sidecar.metric(
+            "backendtls_sidecar_upstream_sessions_resumed_total", ["policy": "default/backend"])
+        #expect(resumed == 3)
+        let handshakes = try sidecar.metric(
+            "backendtls_sidecar_upstream_handshakes_total", ["policy": "default/backend", "result": "success"])
+        #expect(handshakes == 4)
+    }
+
     // MARK: (c) subjectAltNames
 
     @Test func subjectAltNamesThatMatchAreAcceptedAndTheHostnameIsOnlySNI() throws {

@@ -412,10 +412,13 @@ final class NginxBackend {
 
     let directory: URL
     private(set) var ports: [String: Int] = [:]
+    /// nginx's `keepalive_requests`: 1 closes every connection after its first response.
+    var keepaliveRequests = 1000
     private var child: ChildProcess?
     private var configFile: URL { directory.appendingPathComponent("nginx.conf") }
     private var errorLogFile: URL { directory.appendingPathComponent("error.log") }
     private var accessLogFile: URL { directory.appendingPathComponent("access.log") }
+    private var sessionLogFile: URL { directory.appendingPathComponent("sessions.log") }
     private var pidFile: URL { directory.appendingPathComponent("nginx.pid") }
 
     init(directory: URL) {
@@ -473,6 +476,11 @@ final class NginxBackend {
             guard parts.count == 3, let port = Int(parts[0]) else { return nil }
             return AccessLogEntry(port: port, serverName: String(parts[1]), request: String(parts[2]))
         }
+    }
+
+    /// Per request, the TLS version and whether the connection resumed a session (`r`) or not (`.`).
+    var sessionLog: [String] {
+        ((try? String(contentsOf: sessionLogFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
     }
 
     /// Waits for `count` access-log entries (nginx logs after it has answered) and returns them all.
@@ -545,12 +553,15 @@ final class NginxBackend {
             http {
               log_format sni '$server_port $ssl_server_name $request';
               access_log \(accessLogFile.path) sni;
+              log_format sessions '$ssl_protocol $ssl_session_reused';
+              access_log \(sessionLogFile.path) sessions;
               client_body_temp_path \(path)/client_body;
               proxy_temp_path \(path)/proxy;
               fastcgi_temp_path \(path)/fastcgi;
               uwsgi_temp_path \(path)/uwsgi;
               scgi_temp_path \(path)/scgi;
               keepalive_timeout 30s;
+              keepalive_requests \(keepaliveRequests);
             \(maps)\(blocks)}
 
             """
