@@ -44,6 +44,20 @@ struct SidecarEndToEndTests {
             sourceLocation: sourceLocation)
     }
 
+    /// nginx presenting `certificate` for the policy's hostname, the Service, a policy trusting `bundle`,
+    /// and the sidecar, ready.
+    private func startPolicedBackend(
+        in bed: SidecarTestbed, presenting certificate: Credential, trusting bundle: String,
+        protocols: String = "TLSv1.2 TLSv1.3"
+    ) throws -> (sidecar: SidecarUnderTest, port: Int) {
+        try bed.nginx.start([.tls(name: "backend", certificates: [Self.hostname: certificate], protocols: protocols)])
+        let port = bed.nginx.port("backend")
+        try bed.write(
+            "all.yaml", Manifest.service("backend", ports: [("https", port)]),
+            Manifest.caConfigMap("backend-ca", pem: bundle), Manifest.policy("backend", service: "backend"))
+        return (try bed.startSidecar(), port)
+    }
+
     private func expectOK(
         _ response: HTTPResult, from backend: String, in bed: SidecarTestbed,
         sourceLocation: SourceLocation = #_sourceLocation
@@ -97,13 +111,8 @@ struct SidecarEndToEndTests {
         defer { bed.tearDown() }
         // nginx sends leaf + intermediate; the bundle holds only the root.
         #expect(pki.leaf.chainPEM == pki.leaf.certificatePEM + pki.intermediate.certificatePEM)
-        try bed.nginx.start([.tls(name: "backend", certificates: [Self.hostname: pki.leaf])])
-        let port = bed.nginx.port("backend")
-        try bed.write(
-            "all.yaml", Manifest.service("backend", ports: [("https", port)]),
-            Manifest.caConfigMap("backend-ca", pem: pki.root.certificatePEM),
-            Manifest.policy("backend", service: "backend"))
-        let sidecar = try bed.startSidecar()
+        let (sidecar, port) = try startPolicedBackend(
+            in: bed, presenting: pki.leaf, trusting: pki.root.certificatePEM)
 
         // Origin form with the short Service name, then absolute form (HTTP_PROXY) with the cluster name.
         expectOK(try sidecar.get("backend:\(port)", path: "/origin"), from: "backend", in: bed)
@@ -123,13 +132,8 @@ struct SidecarEndToEndTests {
         let pki = try SidecarPKI.shared()
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        try bed.nginx.start([.tls(name: "backend", certificates: [Self.hostname: pki.leaf])])
-        let port = bed.nginx.port("backend")
-        try bed.write(
-            "all.yaml", Manifest.service("backend", ports: [("https", port)]),
-            Manifest.caConfigMap("backend-ca", pem: pki.root.certificatePEM),
-            Manifest.policy("backend", service: "backend"))
-        let sidecar = try bed.startSidecar()
+        let (sidecar, port) = try startPolicedBackend(
+            in: bed, presenting: pki.leaf, trusting: pki.root.certificatePEM)
         for index in 0..<6 {
             expectOK(try sidecar.get("backend:\(port)", path: "/\(index)"), from: "backend", in: bed)
         }
@@ -147,13 +151,8 @@ struct SidecarEndToEndTests {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
         bed.nginx.keepaliveRequests = 1
-        try bed.nginx.start([.tls(name: "backend", certificates: [Self.hostname: pki.leaf], protocols: version)])
-        let port = bed.nginx.port("backend")
-        try bed.write(
-            "all.yaml", Manifest.service("backend", ports: [("https", port)]),
-            Manifest.caConfigMap("backend-ca", pem: pki.root.certificatePEM),
-            Manifest.policy("backend", service: "backend"))
-        let sidecar = try bed.startSidecar()
+        let (sidecar, port) = try startPolicedBackend(
+            in: bed, presenting: pki.leaf, trusting: pki.root.certificatePEM, protocols: version)
         for index in 0..<4 {
             expectOK(try sidecar.get("backend:\(port)", path: "/\(index)"), from: "backend", in: bed)
         }
@@ -260,13 +259,8 @@ struct SidecarEndToEndTests {
         let pki = try SidecarPKI.shared()
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        try bed.nginx.start([.tls(name: "backend", certificates: [Self.hostname: pki.leaf])])
-        let port = bed.nginx.port("backend")
-        try bed.write(
-            "all.yaml", Manifest.service("backend", ports: [("https", port)]),
-            Manifest.caConfigMap("backend-ca", pem: pki.otherRoot.certificatePEM),
-            Manifest.policy("backend", service: "backend"))
-        let sidecar = try bed.startSidecar()
+        let (sidecar, port) = try startPolicedBackend(
+            in: bed, presenting: pki.leaf, trusting: pki.otherRoot.certificatePEM)
 
         expectRefusal(
             try sidecar.get("backend:\(port)"), reason: "unknown_issuer",
