@@ -6,6 +6,8 @@
 # `wrk -t2 -c16 -d$DURATION --latency` after a short warm-up:
 #   1 direct to the backend over TLS (the ceiling)   2 sidecar HTTP mode   3 nginx as proxy   4 HAProxy
 #   5 sidecar TCP mode                                6 stunnel client mode
+#   7/8 sidecar HTTP mode against a backend that closes every connection after one response (so each request
+#       is a new upstream TLS connection), with session tickets (resumed) and without (full handshakes)
 # Every proxy verifies the chain against the bench CA and the name backend.default.svc, and sends it as SNI.
 # Memory: VmRSS of the proxy process (nginx: master + workers), idle after one request and the maximum of
 # samples taken every 0.5 s under load; CPU us/req is the proxy's user + system time per request (useful when
@@ -69,8 +71,8 @@ for _ in range(int(sys.argv[1])):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s); print(s.getsockname()[1])
 PY
 }
-read -r BACKEND_PORT SIDECAR_PORT METRICS_PORT ROUTE_PORT NGINX_PORT HAPROXY_PORT STUNNEL_PORT \
-    <<<"$(free_ports 7 | tr '\n' ' ')"
+read -r BACKEND_PORT SIDECAR_PORT METRICS_PORT ROUTE_PORT NGINX_PORT HAPROXY_PORT STUNNEL_PORT CLOSING_PORT \
+    FULL_HANDSHAKE_PORT <<<"$(free_ports 9 | tr '\n' ' ')"
 
 wait_port() {  # port pid what
     local i
@@ -136,24 +138,35 @@ http_common() {  # prefix
     scgi_temp_path $1/scgi;
 EOF
 }
+backend_server() {  # port [extra directives...]: the backend's TLS server block, reporting SNI and resumption
+    local port=$1
+    shift
+    cat <<EOF
+    server {
+        listen 127.0.0.1:$port ssl;
+        ssl_certificate $WORK/server.crt;
+        ssl_certificate_key $WORK/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+$(printf '        %s\n' "$@")
+        location / {
+            default_type text/plain;
+            add_header X-Backend-SNI "\$ssl_server_name" always;
+            add_header X-Session-Reused "\$ssl_session_reused" always;
+            return 200 "ok\n";
+        }
+    }
+EOF
+}
 {
     nginx_common "$WORK/backend"
     echo "http {"
     http_common "$WORK/backend"
-    cat <<EOF
-    server {
-        listen 127.0.0.1:$BACKEND_PORT ssl;
-        ssl_certificate $WORK/server.crt;
-        ssl_certificate_key $WORK/server.key;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        location / {
-            default_type text/plain;
-            add_header X-Backend-SNI "\$ssl_server_name" always;
-            return 200 "ok\n";
-        }
-    }
-}
-EOF
+    backend_server "$BACKEND_PORT"
+    # One response per connection: every request through the sidecar opens a new upstream TLS connection;
+    # one server resumes sessions (tickets, nginx's default), the other forces full handshakes.
+    backend_server "$CLOSING_PORT" "keepalive_requests 1;"
+    backend_server "$FULL_HANDSHAKE_PORT" "keepalive_requests 1;" "ssl_session_tickets off;" "ssl_session_cache off;"
+    echo "}"
 } >"$WORK/backend.conf"
 "$NGINX" -p "$WORK/backend" -e "$WORK/backend/logs/error.log" -c "$WORK/backend.conf" >"$WORK/backend.log" 2>&1 &
 BACKEND_PID=$!
@@ -161,31 +174,31 @@ PIDS+=("$BACKEND_PID")
 wait_port "$BACKEND_PORT" "$BACKEND_PID" backend
 
 # --- measurement helpers ---------------------------------------------------------------------------
-anon_kib() {  # pids... -> summed RssAnon in KiB: private memory, without the shared, file-backed code pages
-    local total=0 pid kb
+status_sum() {  # FIELD pids... -> FIELD of /proc/PID/status (KiB) summed over the processes
+    local field=$1 total=0 pid value
+    shift
     for pid in "$@"; do
-        kb=$(awk '/^RssAnon:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-        total=$((total + ${kb:-0}))
+        value=$(awk -v f="$field:" '$1 == f {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+        total=$((total + ${value:-0}))
     done
     echo "$total"
 }
-
-rss_kib() {  # pids... -> summed VmRSS in KiB (nginx: master + workers)
-    local total=0 pid kb
+stat_sum() {  # AWK-EXPRESSION pids... -> the expression over /proc/PID/stat's fields after the name, summed
+    local expression=$1 total=0 pid value
+    shift
     for pid in "$@"; do
-        kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-        total=$((total + ${kb:-0}))
+        value=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk "{print $expression}" || true)
+        total=$((total + ${value:-0}))
     done
     echo "$total"
 }
-cpu_ticks() {  # pids... -> summed user + system CPU time in clock ticks (all threads)
-    local total=0 pid t
-    for pid in "$@"; do
-        t=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}' || true)
-        total=$((total + ${t:-0}))
-    done
-    echo "$total"
-}
+# RssAnon: private memory, without the shared, file-backed code pages; VmRSS: all of it (nginx: master + workers)
+anon_kib() { status_sum RssAnon "$@"; }
+rss_kib() { status_sum VmRSS "$@"; }
+# minor page faults so far: an upper bound on the pages the process touched itself
+faults() { stat_sum '$8' "$@"; }
+# user + system CPU time in clock ticks (all threads)
+cpu_ticks() { stat_sum '$12 + $13' "$@"; }
 proc_tree() {  # pid -> pid and its children
     echo "$1"
     pgrep -P "$1" 2>/dev/null || true
@@ -208,7 +221,7 @@ verify() {
     fi
 }
 
-declare -A LABEL REQS RPS P50 P99 IDLE PEAK ERRS CPU ANON
+declare -A LABEL REQS RPS P50 P99 IDLE PEAK ERRS CPU ANON FAULTS
 ORDER=()
 
 # measure KEY LABEL URL "PIDS-FUNCTION-OR-EMPTY" [wrk -H args...]
@@ -222,6 +235,7 @@ measure() {
         sleep 1
         IDLE[$key]=$(rss_kib $($pidfn))
         ANON[$key]=$(anon_kib $($pidfn))
+        FAULTS[$key]=$(faults $($pidfn))
     fi
     wrk "${WRK_ARGS[@]}" -d"$WARMUP" "$@" "$url" >/dev/null
     if [ -n "$pidfn" ]; then
@@ -266,6 +280,10 @@ spec:
   ports:
     - name: https
       port: $BACKEND_PORT
+    - name: closing
+      port: $CLOSING_PORT
+    - name: full-handshake
+      port: $FULL_HANDSHAKE_PORT
 EOF
 {
     cat <<EOF
@@ -393,6 +411,25 @@ verify "sidecar TCP" "http://127.0.0.1:$ROUTE_PORT/"
 measure sidecar_tcp "sidecar TCP mode" "http://127.0.0.1:$ROUTE_PORT/" sidecar_pids
 stop "$SIDECAR_PID"
 
+# 7, 8. sidecar HTTP mode, a new upstream connection per request: resumed sessions vs full handshakes
+reused_on_second_request() {  # port -> nginx's $ssl_session_reused for the second request through the sidecar
+    local i header
+    for i in 1 2; do
+        header=$(curl -sS -D - -o /dev/null --max-time 10 -H "Host: backend:$1" "http://127.0.0.1:$SIDECAR_PORT/" \
+            | tr -d '\r' | awk -F': ' 'tolower($1) == "x-session-reused" {print $2}')
+    done
+    echo "$header"
+}
+start_sidecar
+verify "sidecar HTTP, closing backend" "http://127.0.0.1:$SIDECAR_PORT/" -H "Host: backend:$CLOSING_PORT"
+[ "$(reused_on_second_request "$CLOSING_PORT")" = r ] || die "the sidecar did not resume a session with the closing backend"
+[ "$(reused_on_second_request "$FULL_HANDSHAKE_PORT")" = . ] || die "the full-handshake backend resumed a session"
+measure resumed "sidecar, new conn, resumed" "http://127.0.0.1:$SIDECAR_PORT/" sidecar_pids \
+    -H "Host: backend:$CLOSING_PORT"
+measure full_handshake "sidecar, new conn, full" "http://127.0.0.1:$SIDECAR_PORT/" sidecar_pids \
+    -H "Host: backend:$FULL_HANDSHAKE_PORT"
+stop "$SIDECAR_PID"
+
 # 6. stunnel, client mode
 cat >"$WORK/stunnel.conf" <<EOF
 foreground = yes
@@ -423,9 +460,9 @@ STRIPPED=$(stat -c %s "$WORK/sidecar.stripped")
 
 {
     for key in "${ORDER[@]}"; do
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" "${RPS[$key]}" "${P50[$key]}" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" "${RPS[$key]}" "${P50[$key]}" \
             "${P99[$key]}" "${IDLE[$key]:--}" "${PEAK[$key]:--}" "${CPU[$key]:--}" "${REQS[$key]}" "${ANON[$key]:--}" \
-            "${ERRS[$key]:-}"
+            "${FAULTS[$key]:--}" "${ERRS[$key]:-}"
     done
 } >"$WORK/results.tsv"
 
@@ -442,11 +479,11 @@ def ms(text):
 
 r = {}
 for line in open(rows):
-    key, label, rps, p50, p99, idle, peak, cpu, reqs, anon, errs = line.rstrip("\n").split("\t")
+    key, label, rps, p50, p99, idle, peak, cpu, reqs, anon, faults, errs = line.rstrip("\n").split("\t")
     r[key] = dict(label=label, rps=float(rps), p50=ms(p50), p99=ms(p99),
                   idle=None if idle == "-" else int(idle) / 1024, peak=None if peak == "-" else int(peak) / 1024,
                   cpu=None if cpu == "-" else int(cpu) * tick_us / int(reqs), errs=errs.strip("; "),
-                  anon=None if anon == "-" else int(anon) / 1024)
+                  anon=None if anon == "-" else int(anon) / 1024, faults=None if faults == "-" else int(faults))
 
 print(f"sidecar bench: one nginx TLS backend, wrk -t2 -c16 -d{duration} --latency, keep-alive, {cpus} CPUs, loopback")
 print(f"{'path':<22} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'RSS idle':>9} {'RSS load':>9} {'CPU us/req':>10}")
@@ -463,6 +500,9 @@ print(f"  HTTP mode vs nginx    req/s {h['rps'] / n['rps']:.2f}x   p99 {n['p99']
 print(f"  HTTP mode vs HAProxy  req/s {h['rps'] / ha['rps']:.2f}x   p99 {ha['p99'] / h['p99']:.2f}x")
 print(f"  TCP mode vs stunnel   req/s {t['rps'] / st['rps']:.2f}x   p99 {st['p99'] / t['p99']:.2f}x")
 print(f"  HTTP mode vs direct   req/s {h['rps'] / r['direct']['rps']:.2f}x of the ceiling")
+rs, fh = r["resumed"], r["full_handshake"]
+print(f"  new upstream connection per request, resumed vs full handshake: req/s {rs['rps'] / fh['rps']:.2f}x, "
+      f"CPU/req {fh['cpu'] / rs['cpu']:.2f}x less")
 
 ok = lambda c: "met" if c else "NOT met"
 print("goals:")
@@ -475,5 +515,8 @@ print(f"  sidecar RSS idle <= 15 MiB ({idle:.1f} MiB): {ok(idle <= 15)}")
 print(f"  sidecar RSS under load <= 30 MiB ({peak:.1f} MiB): {ok(peak <= 30)}")
 anon = max(h["anon"], t["anon"])
 print(f"sidecar private memory idle (RssAnon): {anon:.1f} MiB; the rest of its RSS is the binary's code pages (shared, file-backed)")
+touched = max(h["faults"], t["faults"])
+print(f"sidecar pages faulted in by the process until idle: {touched:,} (<= {touched * 4 / 1024:.1f} MiB touched); the kernel "
+      "maps cached neighbouring pages of the binary around each fault, which VmRSS counts")
 print(f"release binary: {size:,} bytes, stripped {stripped:,} bytes ({stripped / 2**20:.1f} MiB)")
 PY

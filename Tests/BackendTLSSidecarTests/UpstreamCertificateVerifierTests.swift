@@ -336,4 +336,34 @@ struct UpstreamCertificateVerifierTests {
         let server = PKI.issue(name: "server", by: root, dnsNames: [Self.hostname])
         expectVerified(try await verify([server], trusting: [root]))
     }
+
+    // MARK: Remembered verdicts
+
+    /// The verdict is kept only while every certificate on the path is valid, the root included: here the root
+    /// expires long before the leaf, so the remembered verdict ends with it.
+    @Test func acceptedChainIsRememberedOnlyWhileItsWholePathIsValid() async throws {
+        let root = PKI.certificateAuthority(notAfter: PKI.now.addingTimeInterval(86_400 * 10))
+        let intermediate = PKI.issue(name: "Sidecar Unit Intermediate CA", by: root, isCertificateAuthority: true)
+        let leaf = PKI.issue(name: Self.hostname, by: intermediate, dnsNames: [Self.hostname])
+        let ders = [leaf.der, intermediate.der]
+        let verifier = try UpstreamCertificateVerifier(settings: PKI.settings(trusting: [root]))
+
+        #expect(!verifier.alreadyVerified(chain: ders, now: PKI.now))
+        expectVerified(await verifier.verify(chain: ders, now: PKI.now))
+        #expect(verifier.alreadyVerified(chain: ders, now: PKI.now.addingTimeInterval(86_400 * 9)))
+        #expect(!verifier.alreadyVerified(chain: ders, now: PKI.now.addingTimeInterval(86_400 * 11)))
+        #expect(!verifier.alreadyVerified(chain: [leaf.der], now: PKI.now), "another chain is not the same verdict")
+        expectRefused(
+            await verifier.verify(chain: ders, now: PKI.now.addingTimeInterval(86_400 * 11)), reason: .unknownIssuer)
+    }
+
+    @Test func refusalsAreNeverRemembered() async throws {
+        let chain = Chain(dnsNames: ["other.example.com"], uris: [])
+        let ders = chain.presented.map(\.der)
+        let verifier = try UpstreamCertificateVerifier(settings: PKI.settings(trusting: [chain.root]))
+        for _ in 0..<2 {
+            expectRefused(await verifier.verify(chain: ders, now: PKI.now), reason: .hostnameMismatch)
+            #expect(!verifier.alreadyVerified(chain: ders, now: PKI.now))
+        }
+    }
 }

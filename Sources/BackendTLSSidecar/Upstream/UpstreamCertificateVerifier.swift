@@ -40,6 +40,7 @@ public struct UpstreamCertificateVerifier: Sendable {
     /// alone would refuse it.
     private let anchorDERs: Set<[UInt8]>
     private let trustDescription: String
+    private let verifiedChains = VerifiedChainCache()
 
     public init(settings: ResolvedBackendTLS) throws {
         self.settings = settings
@@ -55,8 +56,15 @@ public struct UpstreamCertificateVerifier: Sendable {
         }
     }
 
+    /// Whether `ders` was verified before and that verdict still holds at `now`: callers answer at once
+    /// instead of starting a task for `verify`.
+    public func alreadyVerified(chain ders: [[UInt8]], now: Date) -> Bool {
+        verifiedChains.accepts(ders, at: now)
+    }
+
     /// Verifies the peer chain (leaf first, DER) at `now`.
     public func verify(chain ders: [[UInt8]], now: Date) async -> Result<Void, Failure> {
+        if verifiedChains.accepts(ders, at: now) { return .success(()) }
         let chain: [Certificate]
         do {
             chain = try ders.map { try Certificate(derEncoded: $0) }
@@ -93,10 +101,12 @@ public struct UpstreamCertificateVerifier: Sendable {
                         "the backend's chain certificate \(quoted(certificate.subject)) \(expired ? "expired on \(RFC3339.format(certificate.notValidAfter))" : "is not valid until \(RFC3339.format(certificate.notValidBefore))")"
                 ))
         }
+        // Every certificate presented, and the root the path ends in, bound how long this verdict holds.
+        var path = chain
         if !anchorDERs.contains(ders[0]) {
             var verifier = Verifier(rootCertificates: roots) { RFC5280Policy(fixedExpiryValidationTime: now) }
             let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(Array(chain.dropFirst())))
-            guard case .validCertificate = result else {
+            guard case .validCertificate(let validated) = result else {
                 let top = chain.last!
                 return .failure(
                     Failure(
@@ -105,6 +115,7 @@ public struct UpstreamCertificateVerifier: Sendable {
                             "the backend's chain (\(chain.count) certificate\(chain.count == 1 ? "" : "s"), issued by \(quoted(top.issuer))) does not verify against \(trustDescription)"
                     ))
             }
+            path += validated
         }
         if let usage = try? leaf.extensions.extendedKeyUsage, !usage.contains(.serverAuth), !usage.contains(.any) {
             return .failure(
@@ -129,6 +140,9 @@ public struct UpstreamCertificateVerifier: Sendable {
                     ))
             }
         }
+        let notBefore = path.map(\.notValidBefore).max()!
+        let notAfter = path.map(\.notValidAfter).min()!
+        if notBefore <= notAfter { verifiedChains.remember(ders, validDuring: notBefore...notAfter) }
         return .success(())
     }
 
