@@ -163,7 +163,10 @@ private func offerOrCountResumption(_ ssl: OpaquePointer?, _ type: Int32, _ valu
     guard let ssl, let cache = UpstreamTLSSessionCache.attached(to: ssl) else { return }
     switch type {
     case SSL_CB_HANDSHAKE_START:
-        guard SSL_is_server(ssl) == 0, let name = serverName(ssl), let session = cache.take(for: name) else {
+        // Only before the first handshake: a renegotiation (never enabled here) would abort in SSL_set_session.
+        guard SSL_is_server(ssl) == 0, SSL_get_session(ssl) == nil, let name = serverName(ssl),
+            let session = cache.take(for: name)
+        else {
             return
         }
         SSL_set_session(ssl, session)
