@@ -182,6 +182,7 @@ let package = Package(
             dependencies: [
                 "BackendTLS",
                 "BackendTLSManifests",
+                "TestCertificates",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -208,6 +209,7 @@ let package = Package(
             name: "BackendTLSSidecarTests",
             dependencies: [
                 "BackendTLSSidecar",
+                "TestCertificates",
                 "BackendTLSServerSupport",
                 "BackendTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -220,6 +222,16 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOTLS", package: "swift-nio"),
             ],
+            swiftSettings: upcomingFeatures
+        ),
+        .target(
+            name: "TestCertificates",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            path: "Tests/TestCertificates",
             swiftSettings: upcomingFeatures
         ),
         .target(

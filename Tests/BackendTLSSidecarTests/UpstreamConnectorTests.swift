@@ -5,6 +5,7 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 import Synchronization
+import TestCertificates
 import Testing
 
 @testable import BackendTLSSidecar

@@ -1,7 +1,6 @@
 import BackendTLS
-import Crypto
 import Foundation
-import SwiftASN1
+import TestCertificates
 import X509
 
 /// Certificates made in code around one reference time (STYLE §9), for the upstream verifier and connector.
@@ -11,22 +10,7 @@ enum SidecarTestPKI {
     /// The verifier tests' clock: 2026-06-01T00:00:00Z.
     static let now = Date(timeIntervalSince1970: 1_780_272_000)
 
-    struct Issued: Sendable {
-        let certificate: Certificate
-        let key: Certificate.PrivateKey
-
-        var der: [UInt8] {
-            var serializer = DER.Serializer()
-            try! serializer.serialize(certificate)
-            return serializer.serializedBytes
-        }
-
-        var pem: String { try! certificate.serializeAsPEM().pemString }
-        var keyPEM: String { try! key.serializeAsPEM().pemString }
-
-        /// Lower-case hex SHA-256 of the DER, the form `backendtls.dev/verify-certificate-hash` takes.
-        var sha256: String { SHA256.hash(data: der).map { String(format: "%02x", $0) }.joined() }
-    }
+    typealias Issued = IssuedCertificate
 
     /// A self-signed CA.
     static func certificateAuthority(
@@ -34,24 +18,12 @@ enum SidecarTestPKI {
         notBefore: Date = now.addingTimeInterval(-86_400 * 365),
         notAfter: Date = now.addingTimeInterval(86_400 * 365 * 5)
     ) -> Issued {
-        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
-        let subject = try! DistinguishedName { CommonName(name) }
-        let certificate = try! Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: key.publicKey,
-            notValidBefore: notBefore,
-            notValidAfter: notAfter,
-            issuer: subject,
-            subject: subject,
-            signatureAlgorithm: .ecdsaWithSHA256,
+        Issued.make(
+            subject: try! DistinguishedName { CommonName(name) }, notBefore: notBefore, notAfter: notAfter,
             extensions: try! Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
                 KeyUsage(keyCertSign: true, cRLSign: true)
-            },
-            issuerPrivateKey: key
-        )
-        return Issued(certificate: certificate, key: key)
+            })
     }
 
     /// A certificate issued by `issuer`: a server certificate (CA:FALSE) with the given SANs, or an intermediate CA.
@@ -65,16 +37,9 @@ enum SidecarTestPKI {
         notBefore: Date = now.addingTimeInterval(-86_400),
         notAfter: Date = now.addingTimeInterval(86_400 * 90)
     ) -> Issued {
-        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
-        let certificate = try! Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: key.publicKey,
-            notValidBefore: notBefore,
-            notValidAfter: notAfter,
-            issuer: issuer.certificate.subject,
-            subject: try! DistinguishedName { CommonName(name) },
-            signatureAlgorithm: .ecdsaWithSHA256,
+        Issued.make(
+            subject: try! DistinguishedName { CommonName(name) }, issuer: issuer, notBefore: notBefore,
+            notAfter: notAfter,
             extensions: try! Certificate.Extensions {
                 if isCertificateAuthority {
                     Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
@@ -87,10 +52,7 @@ enum SidecarTestPKI {
                 if !dnsNames.isEmpty || !uris.isEmpty {
                     SubjectAlternativeNames(dnsNames.map { .dnsName($0) } + uris.map { .uniformResourceIdentifier($0) })
                 }
-            },
-            issuerPrivateKey: issuer.key
-        )
-        return Issued(certificate: certificate, key: key)
+            })
     }
 
     /// A self-signed server certificate, its own trust anchor; `isCertificateAuthority` as openssl's default makes it.
@@ -100,27 +62,15 @@ enum SidecarTestPKI {
         notBefore: Date = now.addingTimeInterval(-86_400),
         notAfter: Date = now.addingTimeInterval(86_400 * 365)
     ) -> Issued {
-        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
-        let subject = try! DistinguishedName { CommonName(name) }
-        let certificate = try! Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: key.publicKey,
-            notValidBefore: notBefore,
-            notValidAfter: notAfter,
-            issuer: subject,
-            subject: subject,
-            signatureAlgorithm: .ecdsaWithSHA256,
+        Issued.make(
+            subject: try! DistinguishedName { CommonName(name) }, notBefore: notBefore, notAfter: notAfter,
             extensions: try! Certificate.Extensions {
                 Critical(
                     isCertificateAuthority
                         ? BasicConstraints.isCertificateAuthority(maxPathLength: nil)
                         : BasicConstraints.notCertificateAuthority)
                 SubjectAlternativeNames([.dnsName(name)])
-            },
-            issuerPrivateKey: key
-        )
-        return Issued(certificate: certificate, key: key)
+            })
     }
 
     static let policy = ObjectReference(kind: "BackendTLSPolicy", namespace: "default", name: "backend")

@@ -1,4 +1,5 @@
 import BackendTLS
+import TestCertificates
 import Testing
 
 private let evaluatorCA = TestPKI.certificateAuthority(name: "Evaluator CA")

@@ -1,4 +1,5 @@
 import BackendTLS
+import TestCertificates
 import Testing
 
 private let linterCA = TestPKI.certificateAuthority(name: "Linter CA")

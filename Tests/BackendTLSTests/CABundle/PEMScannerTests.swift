@@ -1,5 +1,6 @@
 import BackendTLS
 import Foundation
+import TestCertificates
 import Testing
 
 struct PEMScannerTests {

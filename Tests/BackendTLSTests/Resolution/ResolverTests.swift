@@ -1,6 +1,7 @@
 import BackendTLS
 import Crypto
 import Foundation
+import TestCertificates
 import Testing
 
 /// Two distinct CAs, made once so that DERs and fingerprints are stable within a run.

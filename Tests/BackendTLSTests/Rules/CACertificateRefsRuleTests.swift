@@ -1,5 +1,6 @@
 import BackendTLS
 import Foundation
+import TestCertificates
 import Testing
 
 /// `CACertificateRefsRule`: supported kinds, objects that exist, a `ca.crt` key, and a bundle that inspects clean.

@@ -1,4 +1,5 @@
 import BackendTLS
+import TestCertificates
 import Testing
 
 /// `HostnameRule`: the SNI must be a DNS name, never an IP literal, and carry no trailing dot.

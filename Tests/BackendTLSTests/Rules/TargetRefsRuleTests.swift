@@ -1,4 +1,5 @@
 import BackendTLS
+import TestCertificates
 import Testing
 
 /// `TargetRefsRule` and `EditDistance`: one Service target, whose `sectionName` names a TCP port.

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SwiftASN1
+import TestCertificates
 import Testing
 import X509
 import _CryptoExtras
@@ -40,27 +41,17 @@ extension TestPKI {
 
     /// A CA whose subject has several RDNs, for the RFC 4514 rendering.
     static func namedCertificateAuthority() -> Issued {
-        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
-        let subject = try! DistinguishedName {
-            CountryName("US")
-            OrganizationName("Example")
-            CommonName("Example Root CA")
-        }
-        let certificate = try! Certificate(
-            version: .v3,
-            serialNumber: Certificate.SerialNumber(),
-            publicKey: key.publicKey,
-            notValidBefore: Fixtures.now.addingTimeInterval(-86_400),
-            notValidAfter: Fixtures.now.addingTimeInterval(86_400 * 365),
-            issuer: subject,
-            subject: subject,
-            signatureAlgorithm: .ecdsaWithSHA256,
+        Issued.make(
+            subject: try! DistinguishedName {
+                CountryName("US")
+                OrganizationName("Example")
+                CommonName("Example Root CA")
+            },
+            notBefore: Fixtures.now.addingTimeInterval(-86_400),
+            notAfter: Fixtures.now.addingTimeInterval(86_400 * 365),
             extensions: try! Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
-            },
-            issuerPrivateKey: key
-        )
-        return Issued(certificate: certificate, key: key)
+            })
     }
 
     /// A private key PEM for each label the inspector must refuse.

@@ -326,24 +326,12 @@ struct HTTPResult: CustomStringConvertible {
 }
 
 enum Curl {
-    /// curl with proxy variables removed from its environment, so only `-x` (when given) picks a proxy.
+    /// One request with `-i`: status, headers and body parsed; curl's exit status and error when none came.
     static func run(_ arguments: [String]) throws -> HTTPResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SidecarTools.curl)
-        process.arguments = ["-sS", "-i", "--max-time", "10"] + arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.lowercased().hasSuffix("_proxy") }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let error = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let run = try CurlProcess.run(["-sS", "-i", "--max-time", "10"] + arguments)
         return HTTPResult(
-            curlStatus: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
-            error: String(decoding: error, as: UTF8.self))
+            curlStatus: run.exitCode, output: String(decoding: run.standardOutput, as: UTF8.self),
+            error: run.standardError)
     }
 }
 

@@ -61,7 +61,7 @@ extension WebhookEndToEndTests {
                 let command = arguments
                 let thread = Thread { [self] in
                     while !lock.withLock({ stopping }) {
-                        let run = try? WebhookCurl.runRaw(command)
+                        let run = try? CurlProcess.run(command)
                         let lines = String(decoding: run?.standardOutput ?? Data(), as: UTF8.self)
                             .split(separator: "\n")
                         lock.withLock {

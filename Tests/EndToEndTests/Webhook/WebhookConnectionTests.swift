@@ -204,7 +204,7 @@ extension WebhookEndToEndTests {
             for index in 0..<streams {
                 arguments += ["-o", "/dev/null", webhook.url(index.isMultiple(of: 2) ? "/validate" : "/mutate")]
             }
-            let run = try WebhookCurl.runRaw(arguments)
+            let run = try CurlProcess.run(arguments)
             let lines = String(decoding: run.standardOutput, as: UTF8.self).split(separator: "\n")
             #expect(run.exitCode == 0, "\(run.standardError)")
             #expect(lines.count == streams)

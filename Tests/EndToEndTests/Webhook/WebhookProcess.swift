@@ -61,32 +61,13 @@ enum WebhookCurl {
 
     /// Runs curl for one transfer; the body comes back whole, then curl's `-w` figures.
     static func run(_ arguments: [String], timeout: TimeInterval = 20) throws -> CurlResult {
-        let output = try runRaw(
+        let output = try CurlProcess.run(
             [
                 "-sS", "--max-time", String(Int(timeout)), "-o", "-", "-w",
                 "\(marker)%{http_code} %{http_version} %{num_connects}",
             ]
                 + arguments)
         return parse(output)
-    }
-
-    /// curl with proxies removed from its environment; stdout and stderr whole.
-    static func runRaw(_ arguments: [String]) throws -> (exitCode: Int32, standardOutput: Data, standardError: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: WebhookTools.curl)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.lowercased().hasSuffix("_proxy") }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Drain stderr on the side so a chatty curl cannot block on a full pipe while we read stdout.
-        let errorData = ErrorDrain(stderr.fileHandleForReading)
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, output, String(decoding: errorData.wait(), as: UTF8.self))
     }
 
     static func parse(_ output: (exitCode: Int32, standardOutput: Data, standardError: String)) -> CurlResult {
@@ -103,30 +84,6 @@ enum WebhookCurl {
         return CurlResult(
             exitCode: output.exitCode, status: code == 0 ? nil : code, httpVersion: parts.count > 1 ? parts[1] : "0",
             numConnects: parts.count > 2 ? Int(parts[2]) ?? 0 : 0, body: body, standardError: output.standardError)
-    }
-}
-
-/// Reads a pipe to its end on a background thread.
-private final class ErrorDrain: @unchecked Sendable {
-    private let lock = NSCondition()
-    private var data: Data?
-
-    init(_ handle: FileHandle) {
-        let thread = Thread { [self] in
-            let all = handle.readDataToEndOfFile()
-            lock.lock()
-            data = all
-            lock.signal()
-            lock.unlock()
-        }
-        thread.start()
-    }
-
-    func wait() -> Data {
-        lock.lock()
-        defer { lock.unlock() }
-        while data == nil { lock.wait() }
-        return data ?? Data()
     }
 }
 
