@@ -223,12 +223,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             } else {
                 upstream.close(promise: nil)
             }
-            state = forwarding.requestEnded ? .idle : .discarding(keepAlive: keepAlive)
-            let written = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
-            if !keepAlive, forwarding.requestEnded {
-                written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            }
+            finishResponse(
+                trailers: trailers, keepAlive: keepAlive, requestEnded: forwarding.requestEnded, context: context)
         }
     }
 
@@ -282,7 +278,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 "status": "\(failure.status)", "reason": "\(failure.reason)", "detail": "\(failure.headerValue)",
             ])
         environment.metrics.requests(code: failure.status).increment()
-        state = requestEnded ? .idle : .discarding(keepAlive: keepAlive)
         var headers = HTTPHeaders()
         let body = failure.body
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
@@ -293,11 +288,22 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
-        let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
-        if requestEnded, !keepAlive {
-            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        finishResponse(trailers: nil, keepAlive: keepAlive, requestEnded: requestEnded, context: context)
+    }
+
+    /// Ends the response: the rest of an unfinished request is discarded, and a connection that does not
+    /// stay alive is closed once the end is written.
+    private func finishResponse(
+        trailers: HTTPHeaders?, keepAlive: Bool, requestEnded: Bool, context: ChannelHandlerContext
+    ) {
+        state = requestEnded ? .idle : .discarding(keepAlive: keepAlive)
+        guard requestEnded, !keepAlive else {
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            return
         }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
+        written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }
 

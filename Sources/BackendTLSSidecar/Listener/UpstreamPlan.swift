@@ -14,7 +14,6 @@ import Prometheus
 /// clusterIP when known.
 struct UpstreamPlan {
     let host: String
-    let port: Int
     let settings: ResolvedBackendTLS?
     let generation: Int
 
@@ -27,7 +26,7 @@ struct UpstreamPlan {
     ) -> Result<UpstreamPlan, ProxyFailure> {
         // Resolution and snapshot come from one read, so a reload in between cannot mix generations.
         guard
-            let (resolution, snapshot) = environment.state.resolve(
+            let (resolution, snapshot, fresh) = environment.state.resolve(
                 namespace: namespace, service: service, port: .number(port))
         else {
             return .failure(
@@ -51,13 +50,13 @@ struct UpstreamPlan {
             settings = nil
         case .resolved(let resolved):
             settings = resolved
-            if let expiry = resolved.trustExpiry {
-                environment.metrics.recordCABundleExpiry(
-                    policy: resolved.policy.namespacedName, timestamp: expiry.timeIntervalSince1970)
+            if fresh, let expiry = resolved.trustExpiry {
+                environment.metrics.caBundleExpiry(policy: resolved.policy.namespacedName)
+                    .set(expiry.timeIntervalSince1970)
             }
         }
         let clusterIP = snapshot.store.service(namespace: namespace, name: service)?.clusterIP
         let host = clusterIP.flatMap { $0.isEmpty || $0 == "None" ? nil : $0 } ?? fallbackHost
-        return .success(UpstreamPlan(host: host, port: port, settings: settings, generation: snapshot.generation))
+        return .success(UpstreamPlan(host: host, settings: settings, generation: snapshot.generation))
     }
 }

@@ -38,16 +38,6 @@ public struct SidecarMetrics: Sendable {
         return counter
     }
 
-    /// Sets a policy's CA expiry gauge when the value changed (it is known on every request, changes rarely).
-    func recordCABundleExpiry(policy: String, timestamp: Double) {
-        let changed = caches.expiryValues.withLock { values in
-            guard values[policy] != timestamp else { return false }
-            values[policy] = timestamp
-            return true
-        }
-        if changed { caBundleExpiry(policy: policy).set(timestamp) }
-    }
-
     func handshakes(policy: String, result: String) -> Counter {
         registry.makeCounter(
             descriptor: Self.name("backendtls_sidecar_upstream_handshakes_total", "Upstream TLS handshakes."),
@@ -93,5 +83,4 @@ extension DurationHistogram {
 /// What `SidecarMetrics` remembers between requests; a class so the struct stays copyable.
 private final class MetricCaches: Sendable {
     let requestCounters = Mutex<[Int: Counter]>([:])
-    let expiryValues = Mutex<[String: Double]>([:])
 }

@@ -50,24 +50,15 @@ public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
     }
 
     private func watch() async {
-        let discovered = await PolicyVersionDiscovery.discover(
-            using: client, retry: Backoff(initial: .seconds(1)), logger: logger,
-            onFailure: { problem in self.problem.withLock { $0 = problem } })
-        guard let version = discovered else { return }
-        problem.withLock { $0 = "waiting for the first list of backendtlspolicies and services" }
         let (changes, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        var configuration = ClusterObjectStore.Configuration(namespace: namespace, policyVersion: version)
-        configuration.informer = informerConfiguration
-        let cluster = ClusterObjectStore(
-            client: client, configuration: configuration, metrics: kubeMetrics, logger: logger
-        ) { signal.yield() }
+        guard
+            let cluster = await ClusterObjectStore.discovering(
+                client: client, namespace: namespace, informer: informerConfiguration,
+                retry: Backoff(initial: .seconds(1)), metrics: kubeMetrics, logger: logger,
+                onProblem: { problem in self.problem.withLock { $0 = problem } }, onChange: { signal.yield() })
+        else { return }
+        problem.withLock { $0 = "waiting for the first list of backendtlspolicies and services" }
         let caObjects = CAObjectWatches()
-        logger.info(
-            "watching the cluster",
-            metadata: [
-                "server": "\(client.credentials.server)", "credentials": "\(client.credentials.origin)",
-                "namespace": "\(namespace)", "backendTLSPolicyVersion": "\(version)",
-            ])
         let clusterTask = Task { await cluster.run() }
         var installed: Int?
         for await _ in changes {
@@ -76,16 +67,15 @@ public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
             let snapshot = cluster.snapshot()
             caObjects.reconcile(
                 wanted: referencedCAObjects(snapshot.store),
-                start: { resource, name, token in
-                    let informer = Informer(
-                        client: self.client, resource: resource, namespace: self.namespace,
-                        fieldSelector: "metadata.name=\(name)", configuration: self.informerConfiguration,
+                start: { reference, token in
+                    Informer(
+                        client: self.client, resource: reference.resource, namespace: self.namespace,
+                        fieldSelector: "metadata.name=\(reference.name)", configuration: self.informerConfiguration,
                         metrics: self.kubeMetrics, logger: self.logger
                     ) { change in
-                        caObjects.apply(change, key: "\(resource.kind)/\(name)", token: token)
+                        caObjects.apply(change, reference: reference, token: token)
                         signal.yield()
                     }
-                    return (informer, Task { await informer.run() })
                 })
             guard cluster.isSynced else { continue }
             var store = snapshot.store
@@ -101,7 +91,8 @@ public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
             let fingerprint = Self.fingerprint(store, caObjects: objects)
             guard fingerprint != installed else { continue }
             installed = fingerprint
-            state.install(store)
+            // CA objects do not change the policies' index the cluster store keeps up to date.
+            state.install(store, index: snapshot.index)
             metrics.configReloads(result: "success").increment()
             logger.debug("configuration rebuilt from the cluster", metadata: ["policies": "\(store.allPolicies.count)"])
         }
@@ -154,24 +145,21 @@ final class CAObjectWatches: Sendable {
         var token: Int
     }
 
-    private let watches = Mutex<(byReference: [CAObjectReference: Watch], live: Set<Int>, nextToken: Int)>(([:], [], 0))
-    private let held = Mutex<[String: (token: Int, object: JSONValue)]>([:])
+    private let watches = Mutex<(byReference: [CAObjectReference: Watch], nextToken: Int)>(([:], 0))
+    private let held = Mutex<[String: JSONValue]>([:])
 
-    var objects: [JSONValue] { held.withLock { held in held.keys.sorted().compactMap { held[$0]?.object } } }
+    var objects: [JSONValue] { held.withLock { held in held.keys.sorted().compactMap { held[$0] } } }
 
     /// `Kind/name` of the watches that have not listed yet.
     var unsynced: [String] {
         watches.withLock { $0.byReference.filter { !$0.value.informer.hasSynced }.map(\.key.key).sorted() }
     }
 
-    func reconcile(wanted: Set<CAObjectReference>, start: (KubeResource, String, Int) -> (Informer, Task<Void, Never>))
-    {
+    /// Starts a watch (`start` makes its informer) for each reference in `wanted` without one, and stops the rest.
+    func reconcile(wanted: Set<CAObjectReference>, start: (CAObjectReference, Int) -> Informer) {
         let stopped = watches.withLock { watches -> [CAObjectReference: Watch] in
             let stopped = watches.byReference.filter { !wanted.contains($0.key) }
-            for (reference, watch) in stopped {
-                watches.byReference[reference] = nil
-                watches.live.remove(watch.token)
-            }
+            for reference in stopped.keys { watches.byReference[reference] = nil }
             return stopped
         }
         for (reference, watch) in stopped {
@@ -182,32 +170,30 @@ final class CAObjectWatches: Sendable {
         for reference in missing.sorted(by: { $0.key < $1.key }) {
             let token = watches.withLock { watches in
                 watches.nextToken += 1
-                // Live before the watch starts, so its first list is never mistaken for a stopped watch's.
-                watches.live.insert(watches.nextToken)
                 return watches.nextToken
             }
-            let (informer, task) = start(reference.resource, reference.name, token)
-            watches.withLock { $0.byReference[reference] = Watch(informer: informer, task: task, token: token) }
+            let informer = start(reference, token)
+            // Registered before it runs, under the lock its first change waits for: never taken for a stopped one.
+            watches.withLock {
+                $0.byReference[reference] = Watch(informer: informer, task: Task { await informer.run() }, token: token)
+            }
         }
     }
 
-    func apply(_ change: Informer.Change, key: String, token: Int) {
-        guard watches.withLock({ $0.live.contains(token) }) else { return }
+    func apply(_ change: Informer.Change, reference: CAObjectReference, token: Int) {
+        guard watches.withLock({ $0.byReference[reference]?.token == token }) else { return }
         held.withLock { held in
             switch change {
-            case .replaced(let objects): held[key] = objects.first.map { (token, $0) }
-            case .upserted(let object): held[key] = (token, object)
-            case .deleted: held[key] = nil
+            case .replaced(let objects): held[reference.key] = objects.first
+            case .upserted(let object): held[reference.key] = object
+            case .deleted: held[reference.key] = nil
             }
         }
     }
 
     func stopAll() {
         let all = watches.withLock { watches in
-            defer {
-                watches.byReference = [:]
-                watches.live = []
-            }
+            defer { watches.byReference = [:] }
             return Array(watches.byReference.values)
         }
         for watch in all { watch.task.cancel() }

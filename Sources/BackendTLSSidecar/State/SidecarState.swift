@@ -40,25 +40,26 @@ public final class SidecarState: Sendable {
 
     public var isLoaded: Bool { snapshot != nil }
 
-    public func install(_ store: StoreSnapshot) {
+    /// - Parameter index: the policies' index when the caller keeps one up to date; built here otherwise.
+    public func install(_ store: StoreSnapshot, index: PolicyIndex? = nil) {
+        let index = index ?? PolicyIndex(policies: store.allPolicies)
         current.withLock { current in
-            current = Snapshot(
-                generation: (current?.generation ?? 0) + 1, store: store,
-                index: PolicyIndex(policies: store.allPolicies))
+            current = Snapshot(generation: (current?.generation ?? 0) + 1, store: store, index: index)
         }
         resolutions.withLock { $0.removeAll() }
     }
 
     /// Resolves through the library's `Resolver`, cached per configuration generation; returns the snapshot
-    /// it resolved against, so callers never mix two generations.
+    /// it resolved against, so callers never mix two generations, and whether the resolution was computed
+    /// now rather than taken from the cache (what depends on it only changes then).
     public func resolve(namespace: String, service: String, port: ServicePortSelector, now: Date = Date())
-        -> (resolution: Resolution, snapshot: Snapshot)?
+        -> (resolution: Resolution, snapshot: Snapshot, fresh: Bool)?
     {
         guard let snapshot else { return nil }
         let key = ResolutionKey(
             generation: snapshot.generation, namespace: namespace, service: service, port: port,
             minute: Int(now.timeIntervalSince1970 / 60))
-        if let cached = resolutions.withLock({ $0[key] }) { return (cached, snapshot) }
+        if let cached = resolutions.withLock({ $0[key] }) { return (cached, snapshot, false) }
         let context = ValidationContext(
             store: snapshot.store, now: now, configuration: configuration, inspector: inspector, index: snapshot.index)
         let resolution = Resolver(context: context).resolve(namespace: namespace, service: service, port: port)
@@ -66,6 +67,6 @@ public final class SidecarState: Sendable {
             if cache.count > 4096 { cache.removeAll() }
             cache[key] = resolution
         }
-        return (resolution, snapshot)
+        return (resolution, snapshot, true)
     }
 }

@@ -76,29 +76,15 @@ public struct UpstreamCertificateVerifier: Sendable {
         guard let leaf = chain.first else {
             return .failure(Failure(reason: .badCertificate, message: "the backend sent no certificate"))
         }
-        if leaf.notValidAfter < now {
-            return .failure(
-                Failure(
-                    reason: .expired,
-                    message:
-                        "the backend's certificate \(quoted(leaf.subject)) expired on \(RFC3339.format(leaf.notValidAfter))"
-                ))
-        }
-        if leaf.notValidBefore > now {
-            return .failure(
-                Failure(
-                    reason: .notYetValid,
-                    message:
-                        "the backend's certificate \(quoted(leaf.subject)) is not valid until \(RFC3339.format(leaf.notValidBefore))"
-                ))
-        }
-        for certificate in chain.dropFirst() where certificate.notValidAfter < now || certificate.notValidBefore > now {
+        for (position, certificate) in chain.enumerated()
+        where certificate.notValidAfter < now || certificate.notValidBefore > now {
+            let which = position == 0 ? "certificate" : "chain certificate"
             let expired = certificate.notValidAfter < now
             return .failure(
                 Failure(
                     reason: expired ? .expired : .notYetValid,
                     message:
-                        "the backend's chain certificate \(quoted(certificate.subject)) \(expired ? "expired on \(RFC3339.format(certificate.notValidAfter))" : "is not valid until \(RFC3339.format(certificate.notValidBefore))")"
+                        "the backend's \(which) \(quoted(certificate.subject)) \(expired ? "expired on \(RFC3339.format(certificate.notValidAfter))" : "is not valid until \(RFC3339.format(certificate.notValidBefore))")"
                 ))
         }
         // Every certificate presented, and the root the path ends in, bound how long this verdict holds.

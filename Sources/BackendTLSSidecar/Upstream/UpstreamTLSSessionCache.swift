@@ -41,28 +41,28 @@ final class UpstreamTLSSessionCache: Sendable {
         }
     }
 
-    /// Enables resumption on `context` before it is used for any connection; `false` when the BoringSSL
-    /// context could not be reached (a swift-nio-ssl whose layout changed): connections then do full
-    /// handshakes, still verified.
-    @discardableResult
-    static func install(on context: NIOSSLContext, onResumed: @escaping @Sendable () -> Void) -> Bool {
-        guard let boringContext = boringSSLContext(of: context), sessionCacheIndex >= 0 else { return false }
+    /// Enables resumption on `context` before it is used for any connection. Where the BoringSSL context
+    /// cannot be reached (a swift-nio-ssl whose layout changed; `isAvailable` reports it at start-up),
+    /// connections do full handshakes, still verified.
+    static func install(on context: NIOSSLContext, onResumed: @escaping @Sendable () -> Void) {
+        guard let boringContext = boringSSLContext(of: context), sessionCacheIndex >= 0 else { return }
         let cache = UpstreamTLSSessionCache(onResumed: onResumed)
         guard SSL_CTX_set_ex_data(boringContext, sessionCacheIndex, Unmanaged.passRetained(cache).toOpaque()) == 1
         else {
             Unmanaged.passUnretained(cache).release()
-            return false
+            return
         }
         _ = SSL_CTX_set_session_cache_mode(boringContext, Int32(SSL_SESS_CACHE_CLIENT))
         SSL_CTX_set_reverify_on_resume(boringContext, 1)
         SSL_CTX_sess_set_new_cb(boringContext, rememberNewSession)
         SSL_CTX_set_info_callback(boringContext, offerOrCountResumption)
-        return true
     }
 
     /// Whether this build of swift-nio-ssl lets sessions be resumed; logged once at start-up.
     static var isAvailable: Bool {
-        (try? NIOSSLContext(configuration: .makeClientConfiguration())).flatMap(boringSSLContext(of:)) != nil
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.trustRoots = .certificates([])  // no system bundle read from disk for a probe
+        return (try? NIOSSLContext(configuration: configuration)).flatMap(boringSSLContext(of:)) != nil
     }
 
     private static func boringSSLContext(of context: NIOSSLContext) -> OpaquePointer? {
@@ -71,17 +71,17 @@ final class UpstreamTLSSessionCache: Sendable {
 
     /// The cache installed on `context`, if any.
     static func attached(to context: NIOSSLContext) -> UpstreamTLSSessionCache? {
-        guard let boringContext = boringSSLContext(of: context),
-            let pointer = SSL_CTX_get_ex_data(boringContext, sessionCacheIndex)
-        else { return nil }
-        return Unmanaged<UpstreamTLSSessionCache>.fromOpaque(pointer).takeUnretainedValue()
+        boringSSLContext(of: context).flatMap(attached(toBoringSSLContext:))
     }
 
     fileprivate static func attached(to ssl: OpaquePointer) -> UpstreamTLSSessionCache? {
-        guard let boringContext = SSL_get_SSL_CTX(ssl),
-            let pointer = SSL_CTX_get_ex_data(boringContext, sessionCacheIndex)
-        else { return nil }
-        return Unmanaged<UpstreamTLSSessionCache>.fromOpaque(pointer).takeUnretainedValue()
+        SSL_get_SSL_CTX(ssl).flatMap(attached(toBoringSSLContext:))
+    }
+
+    private static func attached(toBoringSSLContext boringContext: OpaquePointer) -> UpstreamTLSSessionCache? {
+        SSL_CTX_get_ex_data(boringContext, sessionCacheIndex).map {
+            Unmanaged<UpstreamTLSSessionCache>.fromOpaque($0).takeUnretainedValue()
+        }
     }
 
     /// Takes ownership of `session` (one reference); `false` leaves it with the caller.
