@@ -50,21 +50,16 @@ public struct Resolver: Sendable {
 
     /// Resolves one policy that is known to win its target.
     public func resolve(_ policy: BackendTLSPolicy) -> Resolution {
-        let diagnostics = validator.validate(policy, in: context)
+        // Whatever rules and enforcement admission ran with, the wire gets exactly the policy or nothing: an
+        // option we cannot honour (a bad pin, an unknown version) or a trust set we do not have refuses the
+        // connection.
+        let diagnostics = validator.validate(policy, in: context) + OptionsRule().validate(policy, in: context)
         if let error = diagnostics.first(where: \.isError) {
             return .failed(
                 ResolutionFailure(
                     policy: policy.reference, reason: error.reason, message: "invalid policy: \(error.detail)"))
         }
-        // Whatever enforcement admission ran with, the wire gets exactly the policy or nothing: an option we
-        // cannot honour (a bad pin, an unknown version) or a trust set we do not have refuses the connection.
         let options = BackendTLSOptions.parse(policy.options)
-        if let issue = options.issues.first(where: { $0.severity == .error }) {
-            return .failed(
-                ResolutionFailure(
-                    policy: policy.reference, reason: issue.reason,
-                    message: "invalid policy: \(policy.paths.option(issue.key)): \(issue.message)"))
-        }
         if let wellKnown = policy.validation.wellKnownCACertificates, !wellKnown.isEmpty, wellKnown != "System" {
             return .failed(
                 ResolutionFailure(

@@ -95,10 +95,13 @@ public final class KubeClient: Sendable {
                 } catch {
                     throw Self.transportError(error, description)
                 }
-                let bytes = Array(body.readableBytesView)
-                guard response.status == .ok else { throw Self.statusError(response.status, bytes, description) }
+                guard response.status == .ok else {
+                    throw Self.statusError(response.status, Array(body.readableBytesView), description)
+                }
                 do {
-                    return try JSONParser.parse(bytes)
+                    return try body.withUnsafeReadableBytes { raw throws(JSONParseError) in
+                        try JSONParser.parse(raw.assumingMemoryBound(to: UInt8.self))
+                    }
                 } catch {
                     throw KubeAPIError(.decoding, request: description, message: "\(error)")
                 }
@@ -262,7 +265,7 @@ public final class KubeClient: Sendable {
         return KubeAPIError(.transport, request: description, message: "\(error)")
     }
 
-    private static func capture<T: Sendable>(_ operation: @Sendable () async throws(KubeAPIError) -> T) async
+    static func capture<T: Sendable>(_ operation: @Sendable () async throws(KubeAPIError) -> T) async
         -> Result<T, KubeAPIError>
     {
         do {

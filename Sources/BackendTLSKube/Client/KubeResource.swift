@@ -21,8 +21,8 @@ public struct KubeResource: Sendable, Hashable, CustomStringConvertible {
 
     public static func backendTLSPolicies(version: String) -> KubeResource {
         KubeResource(
-            group: "gateway.networking.k8s.io", version: version, plural: "backendtlspolicies", kind: "BackendTLSPolicy"
-        )
+            group: BackendTLSPolicyVersion.group, version: version, plural: "backendtlspolicies",
+            kind: "BackendTLSPolicy")
     }
 
     public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }

@@ -22,7 +22,7 @@ public struct WatchEvent: Sendable, Equatable {
     public init(line: ArraySlice<UInt8>) throws(WatchEventError) {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(Array(line))
+            value = try line.withUnsafeBufferPointer { buffer throws(JSONParseError) in try JSONParser.parse(buffer) }
         } catch {
             throw WatchEventError(message: "not JSON: \(error)", line: line)
         }

@@ -5,9 +5,10 @@ public import Logging
 ///
 /// The informer must ask for a version that exists; asking for v1 on an older cluster gets a 404 forever.
 public enum PolicyVersionDiscovery {
-    public static let group = "gateway.networking.k8s.io"
-    /// In order of preference. v1alpha2 is accepted last for clusters still on Gateway API v1.1.
-    public static let preferred = ["v1", "v1alpha3", "v1alpha2"]
+    private static let group = BackendTLSPolicyVersion.group
+    /// In order of preference (the order `BackendTLSPolicyVersion` lists them). v1alpha2 is accepted last for
+    /// clusters still on Gateway API v1.1.
+    private static let preferred = BackendTLSPolicyVersion.allCases.map(\.rawValue)
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public var description: String

@@ -152,7 +152,6 @@ public final class Informer: Sendable {
                 await fail(error, attempt: &failures, logger: logger, what: "watch")
             }
         }
-        state.withLock { $0.isWatching = false }
     }
 
     /// Every page of a list; the resourceVersion is the first page's (the snapshot the pages come from).
@@ -203,10 +202,6 @@ public final class Informer: Sendable {
                 }
             },
             onEvent: { [self] event in
-                state.withLock {
-                    $0.isWatching = true
-                    $0.lastError = nil
-                }
                 metrics?.watchEvents(resource: label, type: event.type.rawValue).increment()
                 switch event.type {
                 case .added, .modified:

@@ -9,7 +9,7 @@ import Synchronization
 /// write to it); "not found" is never cached, so creating the ConfigMap and then the policy always works,
 /// whichever webhook replica sees which.
 public final class CAObjectFetcher: Sendable {
-    /// `nil` object: the API server said 404.
+    /// An object the API server returned (404s are not cached).
     private struct Entry {
         var object: JSONValue
         var fetchedAt: ContinuousClock.Instant
@@ -71,10 +71,8 @@ public final class CAObjectFetcher: Sendable {
     public func result(_ resource: KubeResource, namespace: String, name: String, timeout: Duration) async
         -> Result<JSONValue?, KubeAPIError>
     {
-        do {
-            return .success(try await fetch(resource, namespace: namespace, name: name, timeout: timeout))
-        } catch {
-            return .failure(error)
+        await KubeClient.capture { () async throws(KubeAPIError) -> JSONValue? in
+            try await self.fetch(resource, namespace: namespace, name: name, timeout: timeout)
         }
     }
 

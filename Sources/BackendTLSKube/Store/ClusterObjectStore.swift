@@ -23,7 +23,6 @@ public final class ClusterObjectStore: Sendable {
         }
     }
 
-    public let client: KubeClient
     public let fetcher: CAObjectFetcher
     public let policies: Informer
     public let services: Informer
@@ -39,7 +38,6 @@ public final class ClusterObjectStore: Sendable {
     ) {
         let state = LockedStore()
         self.state = state
-        self.client = client
         self.fetcher = CAObjectFetcher(client: client, freshFor: configuration.cacheFreshFor)
         self.policies = Informer(
             client: client, resource: .backendTLSPolicies(version: configuration.policyVersion),

@@ -12,10 +12,10 @@ final class JSONProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHand
     typealias OutboundOut = HTTPServerResponsePart
 
     private var responseInFlight = false
-    private let onError: @Sendable () -> Void
+    private let service: AdmissionService
 
-    init(onError: @escaping @Sendable () -> Void) {
-        self.onError = onError
+    init(service: AdmissionService) {
+        self.service = service
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -25,16 +25,15 @@ final class JSONProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHand
         }
         // A response already under way cannot be followed by another; the connection just closes.
         if !responseInFlight {
-            onError()
-            let body = #"{"code":400,"error":"malformed HTTP request: \#(String(describing: error))"}"#
+            let answer = service.error(400, "malformed HTTP request: \(error)")
             var headers = HTTPHeaders()
             headers.add(name: "content-type", value: "application/json")
-            headers.add(name: "content-length", value: String(body.utf8.count))
+            headers.add(name: "content-length", value: String(answer.body.count))
             headers.add(name: "connection", value: "close")
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))),
                 promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: answer.body)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }

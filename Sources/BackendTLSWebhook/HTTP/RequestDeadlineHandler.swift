@@ -37,9 +37,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler {
         switch state {
         case .idle:
             state = .readingHead(bytes: count)
-            deadline = context.eventLoop.assumeIsolated().scheduleTask(in: readTimeout) { [weak self] in
-                self?.refuse(context: context, code: 408, status: "408 Request Timeout")
-            }
+            armDeadline(context: context)
         case .readingHead(let bytes):
             state = .readingHead(bytes: bytes + count)
         case .readingBody:
@@ -57,11 +55,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler {
         case .headReceived?:
             state = .readingBody
             // A pipelined request whose head arrived with the previous one's bytes has no deadline yet.
-            if deadline == nil {
-                deadline = context.eventLoop.assumeIsolated().scheduleTask(in: readTimeout) { [weak self] in
-                    self?.refuse(context: context, code: 408, status: "408 Request Timeout")
-                }
-            }
+            if deadline == nil { armDeadline(context: context) }
         case .requestComplete?:
             deadline?.cancel()
             deadline = nil
@@ -70,6 +64,13 @@ final class RequestDeadlineHandler: ChannelDuplexHandler {
             break
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The whole request must arrive within `readTimeout` of its first byte, or it is answered 408.
+    private func armDeadline(context: ChannelHandlerContext) {
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: readTimeout) { [weak self] in
+            self?.refuse(context: context, code: 408, status: "408 Request Timeout")
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

@@ -121,7 +121,7 @@ public final class WebhookServer: Service, Sendable {
                 readTimeout: limits.readTimeout.timeAmount, maximumHeaderBytes: limits.maximumHeaderBytes,
                 onRefusal: { code in service.metrics.httpErrors(code: code).increment() }))
         try pipeline.configureHTTPServerPipeline(withErrorHandling: false)
-        try pipeline.addHandler(JSONProtocolErrorHandler { service.metrics.httpErrors(code: 400).increment() })
+        try pipeline.addHandler(JSONProtocolErrorHandler(service: service))
         try pipeline.addHandler(AdmissionHTTPHandler(service: service, limits: limits))
     }
 

@@ -57,23 +57,14 @@ public final class KubernetesWebhookStore: WebhookStore, ServiceLifecycle.Servic
     }
 
     private func watch() async {
-        let discovered = await PolicyVersionDiscovery.discover(
-            using: client, retry: configuration.discoveryRetry, logger: logger,
-            onFailure: { problem in self.discoveryProblem.withLock { $0 = problem } })
-        guard let version = discovered else { return }
+        guard
+            let store = await ClusterObjectStore.discovering(
+                client: client, namespace: configuration.namespace, informer: configuration.informer,
+                retry: configuration.discoveryRetry, metrics: metrics, logger: logger,
+                onProblem: { problem in self.discoveryProblem.withLock { $0 = problem } })
+        else { return }
         discoveryProblem.withLock { $0 = nil }
-        var storeConfiguration = ClusterObjectStore.Configuration(
-            namespace: configuration.namespace, policyVersion: version)
-        storeConfiguration.informer = configuration.informer
-        let store = ClusterObjectStore(
-            client: client, configuration: storeConfiguration, metrics: metrics, logger: logger)
         cluster.withLock { $0 = store }
-        logger.info(
-            "watching the cluster",
-            metadata: [
-                "server": "\(client.credentials.server)", "credentials": "\(client.credentials.origin)",
-                "backendTLSPolicyVersion": "\(version)", "namespace": "\(configuration.namespace ?? "(all)")",
-            ])
         await store.run()
     }
 
