@@ -44,18 +44,11 @@ struct SidecarEndToEndTests {
             sourceLocation: sourceLocation)
     }
 
-    /// nginx presenting `certificate` for the policy's hostname, the Service, a policy trusting `bundle`,
-    /// and the sidecar, ready.
     private func startPolicedBackend(
         in bed: SidecarTestbed, presenting certificate: Credential, trusting bundle: String,
         protocols: String = "TLSv1.2 TLSv1.3"
     ) throws -> (sidecar: SidecarUnderTest, port: Int) {
-        try bed.nginx.start([.tls(name: "backend", certificates: [Self.hostname: certificate], protocols: protocols)])
-        let port = bed.nginx.port("backend")
-        try bed.write(
-            "all.yaml", Manifest.service("backend", ports: [("https", port)]),
-            Manifest.caConfigMap("backend-ca", pem: bundle), Manifest.policy("backend", service: "backend"))
-        return (try bed.startSidecar(), port)
+        try bed.startPolicedBackend(presenting: certificate, trusting: bundle, protocols: protocols)
     }
 
     private func expectOK(

@@ -484,8 +484,21 @@ final class NginxBackend {
         }
     }
 
+    /// Where PUT stores uploads and GET serves files (`/files/NAME`): `fileDirectory/NAME`.
+    var fileDirectory: URL { directory.appendingPathComponent("www/files") }
+
     private func writeConfiguration(_ servers: [Server]) throws {
         let path = directory.path
+        // Workers run as nobody and must be able to store uploads.
+        try FileManager.default.createDirectory(at: fileDirectory, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: fileDirectory.path)
+        // `/echo/...` answers with the request line as nginx received it; `/files/` stores PUT bodies and
+        // serves files, for the streaming tests.
+        let protocolLocations = """
+                location /echo/ { return 200 "$request_uri $server_protocol\\n"; }
+                location /files/ { root \(path)/www; client_max_body_size 0; dav_methods PUT; }
+
+            """
         var maps = ""
         var blocks = ""
         for (index, server) in servers.enumerated() {
@@ -519,7 +532,7 @@ final class NginxBackend {
                         ssl_certificate $backendtls_certificate_\(index);
                         ssl_certificate_key $backendtls_key_\(index);
                         location / { return 200 "\(name)\\n"; }
-                      }
+                    \(protocolLocations)  }
 
                     """
             case .plain(let name):
@@ -527,7 +540,7 @@ final class NginxBackend {
                       server {
                         listen 127.0.0.1:\(port);
                         location / { return 200 "\(name)\\n"; }
-                      }
+                    \(protocolLocations)  }
 
                     """
             }
@@ -640,6 +653,15 @@ final class SidecarUnderTest {
 
     var log: String { child.output }
 
+    var processIdentifier: Int32 { child.process.processIdentifier }
+
+    /// `VmRSS` (now) or `VmHWM` (the peak so far) from `/proc`, in KiB.
+    func memoryKiB(_ field: String = "VmRSS") -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
     /// SIGTERM; the exit status, or nil when it had to be killed.
     @discardableResult
     func stop() -> Int32? { child.stop() }
@@ -665,6 +687,21 @@ final class SidecarTestbed {
     func write(_ name: String, _ manifests: String...) throws {
         try manifests.joined(separator: "---\n").write(
             to: configDirectory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+
+    /// nginx presenting `certificate` for the policy's hostname, the Service, a policy trusting `bundle`,
+    /// and the sidecar, ready.
+    func startPolicedBackend(
+        presenting certificate: Credential, trusting bundle: String, protocols: String = "TLSv1.2 TLSv1.3"
+    ) throws -> (sidecar: SidecarUnderTest, port: Int) {
+        try nginx.start([
+            .tls(name: "backend", certificates: [SidecarPKI.serviceHostname: certificate], protocols: protocols)
+        ])
+        let port = nginx.port("backend")
+        try write(
+            "all.yaml", Manifest.service("backend", ports: [("https", port)]),
+            Manifest.caConfigMap("backend-ca", pem: bundle), Manifest.policy("backend", service: "backend"))
+        return (try startSidecar(), port)
     }
 
     @discardableResult

@@ -1,0 +1,207 @@
+import Foundation
+import Testing
+
+/// HTTP/1.1 as an application speaks it to the sidecar's HTTP mode, against real nginx over verified TLS:
+/// large bodies stream both ways in bounded memory, a slow reader holds the backend back instead of filling
+/// the sidecar, pipelined requests keep their order, and HTTP/1.0 and `Connection: close` end the connection.
+/// Raw exchanges go through a short Python script so the bytes on the wire are exactly the test's.
+@Suite(.enabled(if: SidecarTools.available, "nginx, openssl or curl is not installed"))
+struct SidecarHTTPProtocolTests {
+    /// Large enough that holding a body in memory shows in the sidecar's RSS, small enough to move fast.
+    static let largeBodyBytes = 96 << 20
+    /// The most the sidecar's peak RSS may grow while a large body passes through.
+    static let memoryGrowthLimitKiB = 32 << 10
+
+    private func startBackend(in bed: SidecarTestbed) throws -> (sidecar: SidecarUnderTest, port: Int) {
+        let pki = try SidecarPKI.shared()
+        return try bed.startPolicedBackend(presenting: pki.leaf, trusting: pki.root.certificatePEM)
+    }
+
+    /// `count` random bytes in a new file.
+    private func randomFile(_ url: URL, count: Int) throws {
+        let made = try ProcessRunner.run("sh", ["-c", "head -c \(count) /dev/urandom > '\(url.path)'"])
+        #expect(made.status == 0, "\(made.standardError)")
+    }
+
+    private func sameContents(_ first: URL, _ second: URL) throws -> Bool {
+        try ProcessRunner.run("cmp", ["-s", first.path, second.path]).status == 0
+    }
+
+    // MARK: Streaming
+
+    /// curl uploads (with `Expect: 100-continue`, as it does for large bodies) and downloads a body far larger
+    /// than the growth allowed: the bytes arrive intact and the sidecar never holds the body.
+    @Test func largeBodiesStreamBothWaysInBoundedMemory() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        let original = bed.directory.appendingPathComponent("original.bin")
+        let downloaded = bed.directory.appendingPathComponent("downloaded.bin")
+        try randomFile(original, count: Self.largeBodyBytes)
+        let before = sidecar.memoryKiB()
+
+        let upload = try ProcessRunner.run(
+            SidecarTools.curl,
+            [
+                "-sS", "--noproxy", "*", "-o", "/dev/null", "-w", "%{http_code}", "-T", original.path, "-H",
+                "Host: backend:\(port)", "http://127.0.0.1:\(sidecar.httpPort)/files/uploaded.bin",
+            ])
+        #expect(upload.standardOutput == "201", "PUT: \(upload.standardOutput) \(upload.standardError)")
+        #expect(
+            try sameContents(original, bed.nginx.fileDirectory.appendingPathComponent("uploaded.bin")),
+            "nginx stored other bytes than were sent\n\(bed.diagnostics)")
+
+        let download = try ProcessRunner.run(
+            SidecarTools.curl,
+            [
+                "-sS", "--noproxy", "*", "-o", downloaded.path, "-w", "%{http_code}", "-H", "Host: backend:\(port)",
+                "http://127.0.0.1:\(sidecar.httpPort)/files/uploaded.bin",
+            ])
+        #expect(download.standardOutput == "200", "GET: \(download.standardOutput) \(download.standardError)")
+        #expect(try sameContents(original, downloaded), "the download differs from the upload")
+
+        let growth = sidecar.memoryKiB("VmHWM") - before
+        #expect(
+            growth < Self.memoryGrowthLimitKiB,
+            "peak RSS grew by \(growth) KiB moving \(Self.largeBodyBytes >> 20) MiB each way")
+        #expect(
+            bed.nginx.waitForAccessLog(count: 2).map(\.request) == [
+                "PUT /files/uploaded.bin HTTP/1.1", "GET /files/uploaded.bin HTTP/1.1",
+            ], "\(bed.diagnostics)")
+    }
+
+    /// A client that stops reading: the sidecar stops reading from the backend (back-pressure) rather than
+    /// buffering the response, and the whole body still arrives once the client reads again.
+    @Test func slowReaderHoldsTheBackendBackInsteadOfFillingTheSidecar() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        try randomFile(bed.nginx.fileDirectory.appendingPathComponent("large.bin"), count: Self.largeBodyBytes)
+        let script = #"""
+            import socket, sys, time
+            port, pid, authority = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+            def rss():
+                return int([l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS:")][0])
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.settimeout(30)
+                s.connect(("127.0.0.1", port))
+                before = rss()
+                s.sendall(f"GET /files/large.bin HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n".encode())
+                time.sleep(2)
+                stalled = rss()
+                data = bytearray()
+                while chunk := s.recv(1 << 20):
+                    data += chunk
+                body_length = len(data) - data.find(b"\r\n\r\n") - 4
+                print(stalled - before, body_length, data[:data.find(b"\r\n")].decode())
+            """#
+        let output = try ProcessRunner.run(
+            "python3", ["-c", script, String(sidecar.httpPort), String(sidecar.processIdentifier), "backend:\(port)"])
+        let fields = output.standardOutput.split(separator: " ", maxSplits: 2).map(String.init)
+        #expect(fields.count == 3, "\(output.standardOutput) \(output.standardError)")
+        guard fields.count == 3, let growth = Int(fields[0]), let received = Int(fields[1]) else { return }
+        #expect(fields[2].hasPrefix("HTTP/1.1 200"), "\(fields[2])")
+        #expect(received == Self.largeBodyBytes, "the body was cut short\n\(bed.diagnostics)")
+        #expect(growth < Self.memoryGrowthLimitKiB, "RSS grew by \(growth) KiB while the client did not read")
+    }
+
+    // MARK: Connection handling
+
+    /// Sends `wire` in one write and reads until the sidecar closes the connection (or 10 s pass).
+    private func exchange(_ wire: String, port: Int) throws -> (received: String, closed: Bool) {
+        let script = #"""
+            import socket, sys
+            with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as s:
+                s.sendall(sys.argv[2].encode())
+                data, closed = b"", False
+                try:
+                    while True:
+                        chunk = s.recv(65536)
+                        if not chunk:
+                            closed = True
+                            break
+                        data += chunk
+                except socket.timeout:
+                    pass
+                sys.stdout.write(("closed\n" if closed else "open\n") + data.decode())
+            """#
+        let output = try ProcessRunner.run("python3", ["-c", script, String(port), wire])
+        let text = output.standardOutput
+        let newline = text.firstIndex(of: "\n") ?? text.endIndex
+        return (String(text[newline...].dropFirst()), text[..<newline] == "closed")
+    }
+
+    /// The bodies of the HTTP/1.1 responses in `received`, in order (nginx's answers carry Content-Length).
+    private func bodies(_ received: String) -> [String] {
+        var rest = Substring(received)
+        var found: [String] = []
+        while let headEnd = rest.range(of: "\r\n\r\n") {
+            let head = rest[..<headEnd.lowerBound].lowercased()
+            let length =
+                head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+                .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+            let body = rest[headEnd.upperBound...].prefix(length)
+            found.append(String(body))
+            rest = rest[headEnd.upperBound...].dropFirst(length)
+        }
+        return found
+    }
+
+    /// Three requests in one write: three answers in request order; the last asked to close, so the sidecar
+    /// closes after it.
+    @Test func pipelinedRequestsAreAnsweredInOrder() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        let host = "Host: backend:\(port)\r\n"
+        let wire =
+            "GET /echo/1 HTTP/1.1\r\n\(host)\r\n" + "GET /echo/2 HTTP/1.1\r\n\(host)\r\n"
+            + "GET /echo/3 HTTP/1.1\r\n\(host)Connection: close\r\n\r\n"
+        let (received, closed) = try exchange(wire, port: sidecar.httpPort)
+        #expect(
+            bodies(received) == ["/echo/1 HTTP/1.1\n", "/echo/2 HTTP/1.1\n", "/echo/3 HTTP/1.1\n"],
+            "\(received)\n\(bed.diagnostics)")
+        #expect(closed, "the connection stayed open after Connection: close")
+        #expect(received.lowercased().components(separatedBy: "connection: close").count == 2, "\(received)")
+    }
+
+    /// An HTTP/1.0 request is answered and the connection closed (HTTP/1.0 has no keep-alive by default);
+    /// upstream it travels as HTTP/1.1 over the pooled TLS connection.
+    @Test func http10RequestIsAnsweredThenTheConnectionCloses() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        let (received, closed) = try exchange(
+            "GET /echo/old HTTP/1.0\r\nHost: backend:\(port)\r\n\r\n", port: sidecar.httpPort)
+        #expect(received.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(received)")
+        #expect(bodies(received) == ["/echo/old HTTP/1.1\n"], "\(received)\n\(bed.diagnostics)")
+        #expect(closed, "the connection stayed open after an HTTP/1.0 response")
+    }
+
+    /// Without `Connection: close` an HTTP/1.1 connection stays open for the next request.
+    @Test func keepAliveConnectionServesSequentialRequests() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        let script = #"""
+            import socket, sys
+            port, authority = int(sys.argv[1]), sys.argv[2]
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                for path in ("/echo/first", "/echo/second"):
+                    s.sendall(f"GET {path} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += s.recv(65536)
+                    head, body = data.split(b"\r\n\r\n", 1)
+                    length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+                    while len(body) < length:
+                        body += s.recv(65536)
+                    print(body.decode().strip())
+            """#
+        let output = try ProcessRunner.run("python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)"])
+        #expect(
+            output.standardOutput == "/echo/first HTTP/1.1\n/echo/second HTTP/1.1\n",
+            "\(output.standardOutput) \(output.standardError)\n\(bed.diagnostics)")
+    }
+}
