@@ -26,16 +26,50 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         /// The answer was sent before the request ended (a refusal, or an early response); the rest of the
         /// request is dropped, and the connection closes at its end unless keep-alive.
         case discarding(keepAlive: Bool)
+
+        var isIdle: Bool {
+            if case .idle = self { return true }
+            return false
+        }
     }
 
-    private struct Forwarding {
+    /// A class: the state is read on every request and response part, and copying a struct that holds the
+    /// pool key (TLS settings included) retained every field each time.
+    private final class Forwarding {
         let upstream: any Channel
+        let relay: UpstreamResponseRelay
         let key: UpstreamConnectionPool.Key
         let keepAlive: Bool
         var responseStarted = false
-        var requestEnded = false
+        var requestEnded: Bool
         /// The backend's response allows reuse (keep-alive).
         var reusable = true
+
+        init(
+            upstream: any Channel, relay: UpstreamResponseRelay, key: UpstreamConnectionPool.Key, keepAlive: Bool,
+            requestEnded: Bool
+        ) {
+            self.upstream = upstream
+            self.relay = relay
+            self.key = key
+            self.keepAlive = keepAlive
+            self.requestEnded = requestEnded
+        }
+    }
+
+    /// What an authority resolved to, kept for the connection's next request: keep-alive clients repeat the
+    /// authority, and resolving again (state lock, resolution cache, Service lookup) cost more per request
+    /// than relaying it. Valid for one configuration generation and one minute, as the resolution cache is.
+    private final class Route {
+        let hostHeader: String
+        let key: UpstreamConnectionPool.Key
+        let minute: Int
+
+        init(hostHeader: String, key: UpstreamConnectionPool.Key, minute: Int) {
+            self.hostHeader = hostHeader
+            self.key = key
+            self.minute = minute
+        }
     }
 
     private let environment: SidecarEnvironment
@@ -43,6 +77,14 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var lastTarget: Target?
+    private var lastRoute: Route?
+    /// The request counter of the last status answered, so a keep-alive connection looks it up once.
+    private var lastRequestCounter: (code: Int, counter: Counter)?
+    /// Parts of pipelined requests that arrived while an exchange was in flight, replayed in order when it
+    /// ends. Reading pauses while any wait, so at most one read's worth is held. Unpipelined requests (the
+    /// usual case) change no read interest: gating every request, as NIO's pipelining handler does, cost two
+    /// `epoll_ctl` calls per request.
+    private var pipelined = CircularBuffer<HTTPServerRequestPart>()
 
     init(environment: SidecarEnvironment, pool: UpstreamConnectionPool) {
         self.environment = environment
@@ -52,10 +94,34 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if !pipelined.isEmpty || (part.isHead && !state.isIdle) {
+            if pipelined.isEmpty { setAutoRead(false, context.channel) }
+            pipelined.append(part)
+            return
+        }
+        handle(part, context: context)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head): start(head, context: context)
         case .body(let buffer): forward(.body(.byteBuffer(buffer)), context: context)
         case .end(let trailers): forward(.end(trailers), context: context)
+        }
+    }
+
+    /// Replays waiting pipelined parts once the exchange before them has ended: the next request's head
+    /// and every part up to the head after it (which waits for that exchange in turn).
+    private func replayPipelined(context: ChannelHandlerContext) {
+        guard !pipelined.isEmpty else { return }
+        // Not from inside the call that ended the exchange (often the upstream's read): next loop tick.
+        context.eventLoop.assumeIsolated().execute { [self] in
+            while let part = pipelined.first, !(part.isHead && !state.isIdle) {
+                pipelined.removeFirst()
+                handle(part, context: context)
+            }
+            if pipelined.isEmpty, context.channel.isActive { setAutoRead(true, context.channel) }
         }
     }
 
@@ -70,27 +136,19 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             lastTarget = parsed
         case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
-        let plan: UpstreamPlan
-        switch UpstreamPlan.make(
-            namespace: target.authority.namespace, service: target.authority.service, port: target.port,
-            fallbackHost: target.host, environment: environment)
+        let minute = Int(Date().timeIntervalSince1970 / 60)
+        let key: UpstreamConnectionPool.Key
+        if let route = lastRoute, route.hostHeader == target.hostHeader, route.minute == minute,
+            route.key.generation == environment.state.generation
         {
-        case .success(let made): plan = made
-        case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
+            key = route.key
+        } else {
+            switch resolveRoute(target) {
+            case .success(let routed): key = routed
+            case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
+            }
+            lastRoute = Route(hostHeader: target.hostHeader, key: key, minute: minute)
         }
-        let settings = plan.settings
-        if let settings, !settings.options.alpnProtocols.isEmpty, !settings.options.alpnProtocols.contains("http/1.1") {
-            return refuse(
-                ProxyFailure(
-                    status: 502, reason: "alpn", policy: "policy \(settings.policy.namespacedName)",
-                    message:
-                        "the policy offers only \(settings.options.alpnProtocols.joined(separator: ",")) in ALPN, but HTTP mode speaks HTTP/1.1 to backends; use a TCP route (--route)"
-                ),
-                keepAlive: keepAlive, context: context)
-        }
-        let host = plan.host
-        let key = UpstreamConnectionPool.Key(
-            host: host, port: target.port, settings: settings, generation: plan.generation)
         var upstreamHead = HTTPRequestHead(
             version: .http1_1, method: head.method, uri: target.path, headers: head.headers)
         for name in ["connection", "proxy-connection", "keep-alive", "proxy-authorization"] {
@@ -100,13 +158,15 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             upstreamHead.headers.add(name: "host", value: target.hostHeader)
         }
 
-        if let pooled = pool.checkout(key) {
-            attach(pooled, key: key, keepAlive: keepAlive)
+        let host = key.host
+        let settings = key.settings
+        if let pooled = pool.checkout(key), let relay = UpstreamResponseRelay.installed(on: pooled) {
+            attach(pooled, relay: relay, key: key, keepAlive: keepAlive)
             pooled.write(HTTPClientRequestPart.head(upstreamHead), promise: nil)
             return
         }
         state = .connecting(buffered: [.head(upstreamHead)], keepAlive: keepAlive)
-        context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+        setAutoRead(false, context.channel)
         environment.connector.connect(host: host, port: target.port, tls: settings, use: .http, on: context.eventLoop)
             .flatMap { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -129,11 +189,20 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 }
                 switch result {
                 case .success(let channel):
+                    guard let relay = UpstreamResponseRelay.installed(on: channel) else {
+                        // Closed since it was set up: its handlers are gone.
+                        refuse(
+                            ProxyFailure(
+                                status: 502, reason: "upstream_closed", policy: nil,
+                                message: "the backend closed the connection before the request was sent"),
+                            keepAlive: keepAlive, requestEnded: ended, context: context)
+                        break
+                    }
                     environment.metrics.upstreamConnections.increment()
                     channel.closeFuture.whenComplete { [metrics = environment.metrics] _ in
                         metrics.upstreamConnections.decrement()
                     }
-                    attach(channel, key: key, keepAlive: keepAlive, requestEnded: ended)
+                    attach(channel, relay: relay, key: key, keepAlive: keepAlive, requestEnded: ended)
                     for part in buffered { channel.write(part, promise: nil) }
                     channel.flush()
                 case .failure(let error):
@@ -144,20 +213,45 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                         ?? ProxyFailure(status: 502, reason: "connect_failed", policy: nil, message: "\(error)")
                     refuse(failure, keepAlive: keepAlive, requestEnded: ended, context: context)
                 }
-                context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+                setAutoRead(true, context.channel)
             }
+    }
+
+    /// Resolves the target's Service port to where and how to connect, or why not.
+    private func resolveRoute(_ target: Target) -> Result<
+        UpstreamConnectionPool.Key, ProxyFailure
+    > {
+        let plan: UpstreamPlan
+        switch UpstreamPlan.make(
+            namespace: target.authority.namespace, service: target.authority.service, port: target.port,
+            fallbackHost: target.host, environment: environment)
+        {
+        case .success(let made): plan = made
+        case .failure(let failure): return .failure(failure)
+        }
+        if let settings = plan.settings, !settings.options.alpnProtocols.isEmpty,
+            !settings.options.alpnProtocols.contains("http/1.1")
+        {
+            return .failure(
+                ProxyFailure(
+                    status: 502, reason: "alpn", policy: "policy \(settings.policy.namespacedName)",
+                    message:
+                        "the policy offers only \(settings.options.alpnProtocols.joined(separator: ",")) in ALPN, but HTTP mode speaks HTTP/1.1 to backends; use a TCP route (--route)"
+                ))
+        }
+        return .success(
+            UpstreamConnectionPool.Key(
+                host: plan.host, port: target.port, settings: plan.settings, generation: plan.generation))
     }
 
     /// Points the connection's relay (installed once per upstream connection) at this downstream.
     private func attach(
-        _ upstream: any Channel, key: UpstreamConnectionPool.Key, keepAlive: Bool, requestEnded: Bool = false
+        _ upstream: any Channel, relay: UpstreamResponseRelay, key: UpstreamConnectionPool.Key, keepAlive: Bool,
+        requestEnded: Bool = false
     ) {
-        state = .forwarding(Forwarding(upstream: upstream, key: key, keepAlive: keepAlive, requestEnded: requestEnded))
-        if let relay = try? upstream.pipeline.syncOperations.handler(type: UpstreamResponseRelay.self) {
-            relay.proxy = self
-        } else {
-            upstream.close(promise: nil)
-        }
+        state = .forwarding(
+            Forwarding(upstream: upstream, relay: relay, key: key, keepAlive: keepAlive, requestEnded: requestEnded))
+        relay.proxy = self
     }
 
     private func forward(_ part: HTTPClientRequestPart, context: ChannelHandlerContext) {
@@ -165,21 +259,20 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         case .connecting(var buffered, let keepAlive):
             buffered.append(part)
             state = .connecting(buffered: buffered, keepAlive: keepAlive)
-        case .forwarding(var forwarding):
+        case .forwarding(let forwarding):
             if case .end = part {
                 forwarding.requestEnded = true
-                state = .forwarding(forwarding)
                 forwarding.upstream.writeAndFlush(part, promise: nil)
             } else {
                 forwarding.upstream.write(part, promise: nil)
                 if !forwarding.upstream.isWritable {
-                    context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+                    setAutoRead(false, context.channel)
                 }
             }
         case .discarding(let keepAlive):
             if case .end = part {
                 state = .idle
-                if !keepAlive { context.close(promise: nil) }
+                if keepAlive { replayPipelined(context: context) } else { context.close(promise: nil) }
             }
         case .idle:
             break
@@ -194,29 +287,28 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     // MARK: Response (called by UpstreamResponseRelay on the shared event loop)
 
     fileprivate func upstreamResponse(_ part: HTTPClientResponsePart, from upstream: any Channel) {
-        guard let context, case .forwarding(var forwarding) = state, forwarding.upstream === upstream else { return }
+        guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
         let keepAlive = forwarding.keepAlive
         switch part {
         case .head(var head):
             forwarding.responseStarted = true
             forwarding.reusable = head.isKeepAlive
-            state = .forwarding(forwarding)
             head.headers.remove(name: "connection")
             head.headers.remove(name: "keep-alive")
             if !keepAlive { head.headers.add(name: "connection", value: "close") }
-            environment.metrics.requests(code: Int(head.status.code)).increment()
+            countRequest(code: Int(head.status.code))
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: head.status, headers: head.headers))),
                 promise: nil)
         case .body(let buffer):
             // Flushed when the upstream read burst ends (or at `.end`): one write syscall per response, not per part.
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            if !context.channel.isWritable { upstream.setOption(.autoRead, value: false).whenComplete { _ in } }
+            if !context.channel.isWritable { setAutoRead(false, upstream) }
         case .end(let trailers):
-            (try? upstream.pipeline.syncOperations.handler(type: UpstreamResponseRelay.self))?.proxy = nil
+            forwarding.relay.proxy = nil
             // Back-pressure may have paused either side; a pooled connection must be able to read again.
-            upstream.setOption(.autoRead, value: true).whenComplete { _ in }
-            context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+            setAutoRead(true, upstream)
+            setAutoRead(true, context.channel)
             // A connection whose request body was not fully sent cannot frame the next request: close it.
             if forwarding.reusable && forwarding.requestEnded {
                 pool.checkin(upstream, key: forwarding.key)
@@ -249,12 +341,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     fileprivate func upstreamWritabilityChanged(_ upstream: any Channel) {
         guard let context, upstream.isWritable else { return }
-        context.channel.setOption(.autoRead, value: true).whenComplete { _ in }
+        setAutoRead(true, context.channel)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable, case .forwarding(let forwarding) = state {
-            forwarding.upstream.setOption(.autoRead, value: true).whenComplete { _ in }
+            setAutoRead(true, forwarding.upstream)
         }
         context.fireChannelWritabilityChanged()
     }
@@ -262,7 +354,15 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         if case .forwarding(let forwarding) = state { forwarding.upstream.close(promise: nil) }
         state = .idle
+        pipelined.removeAll()
         context.fireChannelInactive()
+    }
+
+    private func countRequest(code: Int) {
+        if let last = lastRequestCounter, last.code == code { return last.counter.increment() }
+        let counter = environment.metrics.requests(code: code)
+        lastRequestCounter = (code, counter)
+        counter.increment()
     }
 
     // MARK: Refusals
@@ -277,7 +377,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             metadata: [
                 "status": "\(failure.status)", "reason": "\(failure.reason)", "detail": "\(failure.headerValue)",
             ])
-        environment.metrics.requests(code: failure.status).increment()
+        countRequest(code: failure.status)
         var headers = HTTPHeaders()
         let body = failure.body
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
@@ -299,6 +399,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         state = requestEnded ? .idle : .discarding(keepAlive: keepAlive)
         guard requestEnded, !keepAlive else {
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            if requestEnded { replayPipelined(context: context) }
             return
         }
         let written = context.eventLoop.makePromise(of: Void.self)
@@ -307,11 +408,29 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 }
 
+/// Back-pressure and pipelining switch reading on and off; the synchronous option (both channels share this
+/// event loop) allocates no future per call, and reading already on stays on without a syscall.
+private func setAutoRead(_ on: Bool, _ channel: any Channel) {
+    try? channel.syncOptions?.setOption(.autoRead, value: on)
+}
+
+extension HTTPServerRequestPart {
+    fileprivate var isHead: Bool {
+        if case .head = self { return true }
+        return false
+    }
+}
+
 /// Forwards upstream response parts to the proxy handler of the downstream connection that owns it.
 final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     /// The downstream connection this upstream currently serves; `nil` while pooled.
     weak var proxy: HTTPProxyHandler?
+
+    /// The relay of a pooled connection (every upstream connection of HTTP mode has one).
+    static func installed(on channel: any Channel) -> UpstreamResponseRelay? {
+        try? channel.pipeline.syncOperations.handler(type: UpstreamResponseRelay.self)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         proxy?.upstreamResponse(unwrapInboundIn(data), from: context.channel)

@@ -44,7 +44,9 @@ public final class SidecarServer: ServiceLifecycle.Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        // HTTPProxyHandler orders pipelined requests itself (without pausing reads per request).
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                            withPipeliningAssistance: false, withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(
                             HTTPProxyHandler(environment: environment, pool: pools.pool(for: channel.eventLoop)))
                     }

@@ -17,6 +17,9 @@ public final class SidecarState: Sendable {
     }
 
     private let current = Mutex<Snapshot?>(nil)
+    /// The generation in force, readable without the lock: connections check on every request that what
+    /// they resolved earlier still belongs to the configuration in force.
+    private let currentGeneration = Atomic<Int>(0)
     private let resolutions = Mutex<[ResolutionKey: Resolution]>([:])
     private let configuration: ValidationConfiguration
     private let inspector: CABundleInspector
@@ -40,11 +43,16 @@ public final class SidecarState: Sendable {
 
     public var isLoaded: Bool { snapshot != nil }
 
+    /// The generation of the configuration in force; 0 before the first load.
+    public var generation: Int { currentGeneration.load(ordering: .acquiring) }
+
     /// - Parameter index: the policies' index when the caller keeps one up to date; built here otherwise.
     public func install(_ store: StoreSnapshot, index: PolicyIndex? = nil) {
         let index = index ?? PolicyIndex(policies: store.allPolicies)
         current.withLock { current in
-            current = Snapshot(generation: (current?.generation ?? 0) + 1, store: store, index: index)
+            let installed = Snapshot(generation: (current?.generation ?? 0) + 1, store: store, index: index)
+            current = installed
+            currentGeneration.store(installed.generation, ordering: .releasing)
         }
         resolutions.withLock { $0.removeAll() }
     }

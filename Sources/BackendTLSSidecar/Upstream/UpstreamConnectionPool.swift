@@ -9,11 +9,22 @@ final class UpstreamConnectionPool {
     struct Key: Hashable {
         let host: String
         let port: Int
-        let settings: ResolvedBackendTLS?
         let generation: Int
+        /// Held by reference: keys are copied and compared on every request, and the settings (trust
+        /// anchors' DER included) are large; a key reused for a connection's next request compares by identity.
+        private let boxed: SettingsBox
 
-        /// Settings (trust anchors' DER included) take part in equality, not in the hash: hashing them cost
-        /// more per request than the rest of the lookup, and within one generation an address has one setting.
+        var settings: ResolvedBackendTLS? { boxed.settings }
+
+        init(host: String, port: Int, settings: ResolvedBackendTLS?, generation: Int) {
+            self.host = host
+            self.port = port
+            self.generation = generation
+            self.boxed = SettingsBox(settings)
+        }
+
+        /// Settings take part in equality, not in the hash: hashing them cost more per request than the rest
+        /// of the lookup, and within one generation an address has one setting.
         func hash(into hasher: inout Hasher) {
             hasher.combine(host)
             hasher.combine(port)
@@ -22,32 +33,48 @@ final class UpstreamConnectionPool {
 
         static func == (lhs: Key, rhs: Key) -> Bool {
             lhs.port == rhs.port && lhs.generation == rhs.generation && lhs.host == rhs.host
-                && lhs.settings == rhs.settings
+                && (lhs.boxed === rhs.boxed || lhs.boxed.settings == rhs.boxed.settings)
         }
+    }
+
+    private final class SettingsBox: Sendable {
+        let settings: ResolvedBackendTLS?
+        init(_ settings: ResolvedBackendTLS?) { self.settings = settings }
     }
 
     private struct Idle {
         let channel: any Channel
-        let expiry: Scheduled<Void>
+        let since: NIODeadline
     }
 
     private var idle: [Key: [Idle]] = [:]
     /// Channels whose close callback is registered: once per connection, not per check-in (a connection
     /// serves many requests; a callback per check-in grew memory with every request).
     private var watched: Set<ObjectIdentifier> = []
+    /// Closes connections idle for longer than the timeout; runs only while something is pooled. One sweep
+    /// instead of a timer per check-in: scheduling and cancelling a task per request cost more than the lookup.
+    private var sweepScheduled = false
     private let maximumPerKey: Int
     private let idleTimeout: TimeAmount
+    private let sweepInterval: TimeAmount
 
     init(maximumPerKey: Int, idleTimeout: TimeAmount) {
         self.maximumPerKey = maximumPerKey
         self.idleTimeout = idleTimeout
+        self.sweepInterval = min(idleTimeout, .seconds(1))
     }
 
     func checkout(_ key: Key) -> (any Channel)? {
-        while var list = idle[key], let entry = list.popLast() {
-            idle[key] = list.isEmpty ? nil : list
-            entry.expiry.cancel()
-            if entry.channel.isActive { return entry.channel }
+        // Popped in place; an emptied list stays until the sweep, so the next check-in of this key (the common
+        // keep-alive cycle) allocates nothing.
+        while let entry = idle[key]?.popLast() {
+            guard entry.channel.isActive else { continue }
+            // Between sweeps an expired connection may still be here: it is closed, never lent.
+            guard entry.channel.eventLoop.now - entry.since < idleTimeout else {
+                entry.channel.close(promise: nil)
+                continue
+            }
+            return entry.channel
         }
         return nil
     }
@@ -57,8 +84,9 @@ final class UpstreamConnectionPool {
             channel.close(promise: nil)
             return
         }
-        let expiry = channel.eventLoop.scheduleTask(in: idleTimeout) { channel.close(promise: nil) }
-        idle[key, default: []].append(Idle(channel: channel, expiry: expiry))
+        let eventLoop = channel.eventLoop
+        idle[key, default: []].append(Idle(channel: channel, since: eventLoop.now))
+        scheduleSweep(on: eventLoop)
         let identifier = ObjectIdentifier(channel)
         if watched.insert(identifier).inserted {
             channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in
@@ -68,8 +96,27 @@ final class UpstreamConnectionPool {
         }
     }
 
+    private func closeExpired(now: NIODeadline) {
+        for (key, list) in idle {
+            let kept = list.filter { now - $0.since < idleTimeout }
+            guard kept.count < list.count || kept.isEmpty else { continue }
+            idle[key] = kept.isEmpty ? nil : kept
+            for entry in list where now - entry.since >= idleTimeout { entry.channel.close(promise: nil) }
+        }
+    }
+
+    private func scheduleSweep(on eventLoop: any EventLoop) {
+        guard !sweepScheduled else { return }
+        sweepScheduled = true
+        eventLoop.assumeIsolated().scheduleTask(in: sweepInterval) { [weak self] in
+            guard let self else { return }
+            sweepScheduled = false
+            closeExpired(now: eventLoop.now)
+            if !idle.isEmpty { scheduleSweep(on: eventLoop) }
+        }
+    }
+
     private func forget(_ channel: any Channel, key: Key) {
         idle[key]?.removeAll { $0.channel === channel }
-        if idle[key]?.isEmpty == true { idle[key] = nil }
     }
 }

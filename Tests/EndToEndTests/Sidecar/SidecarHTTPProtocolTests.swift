@@ -204,4 +204,65 @@ struct SidecarHTTPProtocolTests {
             output.standardOutput == "/echo/first HTTP/1.1\n/echo/second HTTP/1.1\n",
             "\(output.standardOutput) \(output.standardError)\n\(bed.diagnostics)")
     }
+
+    /// A keep-alive connection that outlives a configuration change: its next request is decided under the
+    /// new configuration (here a CA bundle the backend's certificate does not chain to), not by what the
+    /// connection resolved before.
+    @Test func keepAliveConnectionFollowsAReload() throws {
+        let pki = try SidecarPKI.shared()
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try bed.startPolicedBackend(presenting: pki.leaf, trusting: pki.root.certificatePEM)
+        let replacement = bed.directory.appendingPathComponent("all.yaml")
+        try [
+            Manifest.service("backend", ports: [("https", port)]),
+            Manifest.caConfigMap("backend-ca", pem: pki.newRoot.certificatePEM),
+            Manifest.policy("backend", service: "backend"),
+        ].joined(separator: "---\n").write(to: replacement, atomically: true, encoding: .utf8)
+        let reloadsBefore = try sidecar.metric("backendtls_sidecar_config_reloads_total", ["result": "success"])
+        // One request, then the bundle is swapped (by rename, as the sidecar expects) and, once the sidecar
+        // has loaded it, a second request on the same connection.
+        let script = #"""
+            import os, socket, sys, time, urllib.request
+            port, authority, replacement, target, metrics, before = sys.argv[1:7]
+            def reloads():
+                text = urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics").read().decode()
+                return sum(float(l.split()[-1]) for l in text.splitlines()
+                           if l.startswith("backendtls_sidecar_config_reloads_total") and 'result="success"' in l)
+            def answer(s, path):
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += s.recv(65536)
+                head, body = data.split(b"\r\n\r\n", 1)
+                lines = head.decode().split("\r\n")
+                length = int([l.split(":")[1] for l in lines if l.lower().startswith("content-length")][0])
+                while len(body) < length:
+                    body += s.recv(65536)
+                error = [l.split(":", 1)[1].strip() for l in lines if l.lower().startswith("x-backendtls-error")]
+                print(lines[0].split()[1], error[0] if error else "-")
+            with socket.create_connection(("127.0.0.1", int(port)), timeout=10) as s:
+                answer(s, "/echo/before")
+                os.rename(replacement, target)
+                deadline = time.time() + 5
+                while reloads() <= float(before) and time.time() < deadline:
+                    time.sleep(0.05)
+                answer(s, "/echo/after")
+            """#
+        let output = try ProcessRunner.run(
+            "python3",
+            [
+                "-c", script, String(sidecar.httpPort), "backend:\(port)", replacement.path,
+                bed.configDirectory.appendingPathComponent("all.yaml").path, String(sidecar.metricsPort),
+                String(reloadsBefore),
+            ])
+        let answers = output.standardOutput.split(separator: "\n").map(String.init)
+        #expect(answers.count == 2, "\(output.standardOutput) \(output.standardError)\n\(bed.diagnostics)")
+        #expect(answers.first == "200 -", "\(answers)")
+        #expect(
+            answers.last?.hasPrefix("502 policy default/backend: unknown_issuer:") == true,
+            "\(answers)\n\(bed.diagnostics)")
+        #expect(
+            bed.nginx.waitForAccessLog(count: 1).map(\.request) == ["GET /echo/before HTTP/1.1"], "\(bed.diagnostics)")
+    }
 }
