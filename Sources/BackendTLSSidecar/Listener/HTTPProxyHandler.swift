@@ -170,7 +170,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         environment.connector.connect(host: host, port: target.port, tls: settings, use: .http, on: context.eventLoop)
             .flatMap { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // Request headers were validated when parsed from the app (see SidecarServer).
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamResponseRelay())
                     return channel
                 }
@@ -349,6 +350,13 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             setAutoRead(true, forwarding.upstream)
         }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// A malformed request has been answered 400 by NIO's protocol error handler by now, and the parser
+    /// cannot go on; any other error (a reset) ends the connection as well.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        environment.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

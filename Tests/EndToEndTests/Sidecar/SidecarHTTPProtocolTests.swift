@@ -166,6 +166,25 @@ struct SidecarHTTPProtocolTests {
         #expect(received.lowercased().components(separatedBy: "connection: close").count == 2, "\(received)")
     }
 
+    /// Header bytes HTTP forbids (a control character, a line break inside a value) end in a 400 before
+    /// anything is forwarded: the parser's checks are what keep the sidecar from passing them on.
+    @Test(arguments: ["X-Injected: a\u{01}b", "X-Injected: a\rX-Smuggled: b"])
+    func forbiddenHeaderBytesAreRefusedBeforeForwarding(_ header: String) throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        let (received, closed) = try exchange(
+            "GET /echo/bad HTTP/1.1\r\nHost: backend:\(port)\r\n\(header)\r\n\r\n", port: sidecar.httpPort)
+        #expect(received.hasPrefix("HTTP/1.1 400 "), "\(received.debugDescription)")
+        #expect(closed)
+        expectNoRequestArrived(at: bed)
+    }
+
+    private func expectNoRequestArrived(at bed: SidecarTestbed, sourceLocation: SourceLocation = #_sourceLocation) {
+        usleep(300_000)
+        #expect(bed.nginx.accessLog.isEmpty, "\(bed.diagnostics)", sourceLocation: sourceLocation)
+    }
+
     /// An HTTP/1.0 request is answered and the connection closed (HTTP/1.0 has no keep-alive by default);
     /// upstream it travels as HTTP/1.1 over the pooled TLS connection.
     @Test func http10RequestIsAnsweredThenTheConnectionCloses() throws {
