@@ -42,6 +42,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         let keepAlive: Bool
         var responseStarted = false
         var requestEnded: Bool
+        /// Request body written upstream since the last flush (flushed when the client's read burst ends).
+        var unflushed = false
         /// The backend's response allows reuse (keep-alive).
         var reusable = true
 
@@ -263,9 +265,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         case .forwarding(let forwarding):
             if case .end = part {
                 forwarding.requestEnded = true
+                forwarding.unflushed = false
                 forwarding.upstream.writeAndFlush(part, promise: nil)
             } else {
                 forwarding.upstream.write(part, promise: nil)
+                forwarding.unflushed = true
                 if !forwarding.upstream.isWritable {
                     setAutoRead(false, context.channel)
                 }
@@ -281,7 +285,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if case .forwarding(let forwarding) = state { forwarding.upstream.flush() }
+        // Only what is still unflushed: a request's end was flushed with it, and each flush walks the upstream
+        // pipeline (TLS included).
+        if case .forwarding(let forwarding) = state, forwarding.unflushed {
+            forwarding.unflushed = false
+            forwarding.upstream.flush()
+        }
         context.fireChannelReadComplete()
     }
 
@@ -297,10 +306,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             head.headers.remove(name: "connection")
             head.headers.remove(name: "keep-alive")
             if !keepAlive { head.headers.add(name: "connection", value: "close") }
+            if head.version != .http1_1 { head.version = .http1_1 }
             countRequest(code: Int(head.status.code))
-            context.write(
-                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: head.status, headers: head.headers))),
-                promise: nil)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
         case .body(let buffer):
             // Flushed when the upstream read burst ends (or at `.end`): one write syscall per response, not per part.
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
