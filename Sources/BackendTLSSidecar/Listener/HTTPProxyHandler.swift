@@ -39,7 +39,10 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         let upstream: any Channel
         let relay: UpstreamResponseRelay
         let key: UpstreamConnectionPool.Key
-        let keepAlive: Bool
+        /// The client connection stays open after this exchange.
+        var keepAlive: Bool
+        /// The client spoke HTTP/1.0, which has no chunked coding.
+        let http10Client: Bool
         var responseStarted = false
         var requestEnded: Bool
         /// Request body written upstream since the last flush (flushed when the client's read burst ends).
@@ -49,12 +52,13 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
         init(
             upstream: any Channel, relay: UpstreamResponseRelay, key: UpstreamConnectionPool.Key, keepAlive: Bool,
-            requestEnded: Bool
+            http10Client: Bool, requestEnded: Bool
         ) {
             self.upstream = upstream
             self.relay = relay
             self.key = key
             self.keepAlive = keepAlive
+            self.http10Client = http10Client
             self.requestEnded = requestEnded
         }
     }
@@ -131,6 +135,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     private func start(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let keepAlive = head.isKeepAlive
+        let http10Client = head.version.major < 1 || (head.version.major == 1 && head.version.minor == 0)
         let target: Target
         switch Target.parse(head, defaultNamespace: environment.configuration.namespace, known: lastTarget) {
         case .success(let parsed):
@@ -163,7 +168,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         let host = key.host
         let settings = key.settings
         if let pooled = pool.checkout(key), let relay = UpstreamResponseRelay.installed(on: pooled) {
-            attach(pooled, relay: relay, key: key, keepAlive: keepAlive)
+            attach(pooled, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client)
             pooled.write(HTTPClientRequestPart.head(upstreamHead), promise: nil)
             return
         }
@@ -205,7 +210,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                     channel.closeFuture.whenComplete { [metrics = environment.metrics] _ in
                         metrics.upstreamConnections.decrement()
                     }
-                    attach(channel, relay: relay, key: key, keepAlive: keepAlive, requestEnded: ended)
+                    attach(
+                        channel, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client,
+                        requestEnded: ended)
                     for part in buffered { channel.write(part, promise: nil) }
                     channel.flush()
                 case .failure(let error):
@@ -250,10 +257,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// Points the connection's relay (installed once per upstream connection) at this downstream.
     private func attach(
         _ upstream: any Channel, relay: UpstreamResponseRelay, key: UpstreamConnectionPool.Key, keepAlive: Bool,
-        requestEnded: Bool = false
+        http10Client: Bool, requestEnded: Bool = false
     ) {
         state = .forwarding(
-            Forwarding(upstream: upstream, relay: relay, key: key, keepAlive: keepAlive, requestEnded: requestEnded))
+            Forwarding(
+                upstream: upstream, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client,
+                requestEnded: requestEnded))
         relay.proxy = self
     }
 
@@ -298,15 +307,24 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     fileprivate func upstreamResponse(_ part: HTTPClientResponsePart, from upstream: any Channel) {
         guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
-        let keepAlive = forwarding.keepAlive
         switch part {
         case .head(var head):
             forwarding.responseStarted = true
             forwarding.reusable = head.isKeepAlive
             head.headers.remove(name: "connection")
             head.headers.remove(name: "keep-alive")
-            if !keepAlive { head.headers.add(name: "connection", value: "close") }
-            if head.version != .http1_1 { head.version = .http1_1 }
+            if forwarding.http10Client {
+                // No chunked coding in HTTP/1.0: a body without a length is ended by closing the connection.
+                head.version = .http1_0
+                head.headers.remove(name: "transfer-encoding")
+                if !head.headers.contains(name: "content-length"), ![204, 304].contains(head.status.code) {
+                    forwarding.keepAlive = false
+                }
+                if forwarding.keepAlive { head.headers.add(name: "connection", value: "keep-alive") }
+            } else if head.version != .http1_1 {
+                head.version = .http1_1
+            }
+            if !forwarding.keepAlive { head.headers.add(name: "connection", value: "close") }
             countRequest(code: Int(head.status.code))
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         case .body(let buffer):
@@ -325,7 +343,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 upstream.close(promise: nil)
             }
             finishResponse(
-                trailers: trailers, keepAlive: keepAlive, requestEnded: forwarding.requestEnded, context: context)
+                trailers: trailers, keepAlive: forwarding.keepAlive, requestEnded: forwarding.requestEnded,
+                context: context)
         }
     }
 

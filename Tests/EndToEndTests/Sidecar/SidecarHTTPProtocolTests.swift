@@ -193,9 +193,58 @@ struct SidecarHTTPProtocolTests {
         let (sidecar, port) = try startBackend(in: bed)
         let (received, closed) = try exchange(
             "GET /echo/old HTTP/1.0\r\nHost: backend:\(port)\r\n\r\n", port: sidecar.httpPort)
-        #expect(received.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(received)")
+        #expect(received.hasPrefix("HTTP/1.0 200 OK\r\n"), "\(received)")
         #expect(bodies(received) == ["/echo/old HTTP/1.1\n"], "\(received)\n\(bed.diagnostics)")
         #expect(closed, "the connection stayed open after an HTTP/1.0 response")
+    }
+
+    /// A backend answer without a length reaches HTTP/1.1 clients chunked, and HTTP/1.0 clients (which have no
+    /// chunked coding) as a body that ends when the sidecar closes the connection.
+    @Test func bodyWithoutALengthIsChunkedOnlyForHTTP11Clients() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        let modern = try exchange(
+            "GET /chunked/ HTTP/1.1\r\nHost: backend:\(port)\r\nConnection: close\r\n\r\n", port: sidecar.httpPort)
+        #expect(modern.received.lowercased().contains("\r\ntransfer-encoding: chunked\r\n"), "\(modern.received)")
+        #expect(modern.received.hasSuffix("\r\n0\r\n\r\n"), "\(modern.received.debugDescription)")
+
+        let old = try exchange("GET /chunked/ HTTP/1.0\r\nHost: backend:\(port)\r\n\r\n", port: sidecar.httpPort)
+        let parts = old.received.components(separatedBy: "\r\n\r\n")
+        #expect(parts.first?.hasPrefix("HTTP/1.0 200 OK\r\n") == true, "\(old.received)")
+        #expect(parts.first?.lowercased().contains("transfer-encoding") == false, "\(old.received)")
+        #expect(parts.dropFirst().joined(separator: "\r\n\r\n") == "body without a chunks\n", "\(old.received)")
+        #expect(old.closed)
+    }
+
+    /// An HTTP/1.0 client that asks for keep-alive gets it confirmed (HTTP/1.0 closes otherwise) and can
+    /// send its next request on the same connection.
+    @Test func http10KeepAliveIsConfirmedAndHonoured() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        let script = #"""
+            import socket, sys
+            port, authority = int(sys.argv[1]), sys.argv[2]
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                for path in ("/echo/one", "/echo/two"):
+                    s.sendall(f"GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: keep-alive\r\n\r\n".encode())
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += s.recv(65536)
+                    head, body = data.split(b"\r\n\r\n", 1)
+                    lines = head.decode().lower().split("\r\n")
+                    length = int([l.split(":")[1] for l in lines if l.startswith("content-length")][0])
+                    while len(body) < length:
+                        body += s.recv(65536)
+                    connection = [l.split(":")[1].strip() for l in lines if l.startswith("connection")]
+                    print(lines[0], connection, body.decode().strip())
+            """#
+        let output = try ProcessRunner.run("python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)"])
+        #expect(
+            output.standardOutput
+                == "http/1.0 200 ok ['keep-alive'] /echo/one HTTP/1.1\nhttp/1.0 200 ok ['keep-alive'] /echo/two HTTP/1.1\n",
+            "\(output.standardOutput) \(output.standardError)\n\(bed.diagnostics)")
     }
 
     /// Without `Connection: close` an HTTP/1.1 connection stays open for the next request.
