@@ -158,9 +158,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         }
         var upstreamHead = HTTPRequestHead(
             version: .http1_1, method: head.method, uri: target.path, headers: head.headers)
-        for name in ["connection", "proxy-connection", "keep-alive", "proxy-authorization"] {
-            upstreamHead.headers.remove(name: name)
-        }
+        HopByHopHeaders.remove(from: &upstreamHead.headers)
         if !upstreamHead.headers.contains(name: "host") {
             upstreamHead.headers.add(name: "host", value: target.hostHeader)
         }
@@ -311,8 +309,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         case .head(var head):
             forwarding.responseStarted = true
             forwarding.reusable = head.isKeepAlive
-            head.headers.remove(name: "connection")
-            head.headers.remove(name: "keep-alive")
+            HopByHopHeaders.remove(from: &head.headers)
             if forwarding.http10Client {
                 // No chunked coding in HTTP/1.0: a body without a length is ended by closing the connection.
                 head.version = .http1_0

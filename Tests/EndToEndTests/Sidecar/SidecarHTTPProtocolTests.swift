@@ -247,6 +247,18 @@ struct SidecarHTTPProtocolTests {
             "\(output.standardOutput) \(output.standardError)\n\(bed.diagnostics)")
     }
 
+    /// Hop-by-hop headers stay on the app's connection: the fixed ones (`Upgrade`, `TE`) and those the
+    /// `Connection` header names; end-to-end headers travel on.
+    @Test func hopByHopHeadersAreNotForwarded() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        let (received, _) = try exchange(
+            "GET /headers/ HTTP/1.1\r\nHost: backend:\(port)\r\nConnection: close, X-Hop\r\nX-Hop: secret\r\n"
+                + "Upgrade: websocket\r\nTE: trailers\r\nX-End: kept\r\n\r\n", port: sidecar.httpPort)
+        #expect(bodies(received) == ["x-hop=[] upgrade=[] te=[] x-end=[kept]\n"], "\(received)\n\(bed.diagnostics)")
+    }
+
     /// Without `Connection: close` an HTTP/1.1 connection stays open for the next request.
     @Test func keepAliveConnectionServesSequentialRequests() throws {
         let bed = try SidecarTestbed()
