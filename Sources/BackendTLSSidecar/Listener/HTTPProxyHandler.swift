@@ -166,8 +166,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         let host = key.host
         let settings = key.settings
         if let pooled = pool.checkout(key), let relay = UpstreamResponseRelay.installed(on: pooled) {
-            attach(pooled, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client)
+            let forwarding = attach(pooled, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client)
+            // Flushed with the request's end, or when this read burst ends if the body is still to come (a
+            // client waiting for 100 Continue sends nothing more until the backend has seen the head).
             pooled.write(HTTPClientRequestPart.head(upstreamHead), promise: nil)
+            forwarding.unflushed = true
             return
         }
         state = .connecting(buffered: [.head(upstreamHead)], keepAlive: keepAlive)
@@ -175,8 +178,13 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         environment.connector.connect(host: host, port: target.port, tls: settings, use: .http, on: context.eventLoop)
             .flatMap { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Request headers were validated when parsed from the app (see SidecarServer).
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    // Request headers were validated when parsed from the app (see SidecarServer), so no
+                    // outbound validation. Interim answers (100 Continue) are forwarded, not dropped: a client
+                    // that sent `Expect` waits for one before it sends the body.
+                    try channel.pipeline.syncOperations.addHandlers([
+                        HTTPRequestEncoder(),
+                        ByteToMessageHandler(HTTPResponseDecoder(informationalResponseStrategy: .forward)),
+                    ])
                     try channel.pipeline.syncOperations.addHandler(UpstreamResponseRelay())
                     return channel
                 }
@@ -253,15 +261,17 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     /// Points the connection's relay (installed once per upstream connection) at this downstream.
+    @discardableResult
     private func attach(
         _ upstream: any Channel, relay: UpstreamResponseRelay, key: UpstreamConnectionPool.Key, keepAlive: Bool,
         http10Client: Bool, requestEnded: Bool = false
-    ) {
-        state = .forwarding(
-            Forwarding(
-                upstream: upstream, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client,
-                requestEnded: requestEnded))
+    ) -> Forwarding {
+        let forwarding = Forwarding(
+            upstream: upstream, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client,
+            requestEnded: requestEnded)
+        state = .forwarding(forwarding)
         relay.proxy = self
+        return forwarding
     }
 
     private func forward(_ part: HTTPClientRequestPart, context: ChannelHandlerContext) {
@@ -306,6 +316,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     fileprivate func upstreamResponse(_ part: HTTPClientResponsePart, from upstream: any Channel) {
         guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
         switch part {
+        case .head(var head) where head.status.code / 100 == 1:
+            // An interim answer (100 Continue to `Expect`): passed on; the final one follows.
+            HopByHopHeaders.remove(from: &head.headers)
+            if head.version != .http1_1 { head.version = .http1_1 }
+            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
         case .head(var head):
             forwarding.responseStarted = true
             forwarding.reusable = head.isKeepAlive
