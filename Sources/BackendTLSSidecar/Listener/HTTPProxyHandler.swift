@@ -134,7 +134,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     // MARK: Request
 
     private func start(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let keepAlive = head.isKeepAlive
+        // After CONNECT the parser takes what follows for tunnel bytes, and NIO sends the refusal without a
+        // body or length: only closing ends it.
+        let keepAlive = head.isKeepAlive && head.method != .CONNECT
         let http10Client = head.version.major < 1 || (head.version.major == 1 && head.version.minor == 0)
         let target: Target
         switch Target.parse(head, defaultNamespace: environment.configuration.namespace, known: lastTarget) {
@@ -143,18 +145,10 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             lastTarget = parsed
         case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
-        let minute = Int(Date().timeIntervalSince1970 / 60)
         let key: UpstreamConnectionPool.Key
-        if let route = lastRoute, route.hostHeader == target.hostHeader, route.minute == minute,
-            route.key.generation == environment.state.generation
-        {
-            key = route.key
-        } else {
-            switch resolveRoute(target) {
-            case .success(let routed): key = routed
-            case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
-            }
-            lastRoute = Route(hostHeader: target.hostHeader, key: key, minute: minute)
+        switch route(target) {
+        case .success(let routed): key = routed
+        case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
         var upstreamHead = HTTPRequestHead(
             version: .http1_1, method: head.method, uri: target.path, headers: head.headers)
@@ -163,8 +157,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             upstreamHead.headers.add(name: "host", value: target.hostHeader)
         }
 
-        let host = key.host
-        let settings = key.settings
         if let pooled = pool.checkout(key), let relay = UpstreamResponseRelay.installed(on: pooled) {
             let forwarding = attach(pooled, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client)
             // Flushed with the request's end, or when this read burst ends if the body is still to come (a
@@ -174,69 +166,89 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             return
         }
         state = .connecting(buffered: [.head(upstreamHead)], keepAlive: keepAlive)
+        connect(key, http10Client: http10Client, context: context)
+    }
+
+    /// A new upstream connection for `key`; the request parts held meanwhile follow once it is verified.
+    private func connect(_ key: UpstreamConnectionPool.Key, http10Client: Bool, context: ChannelHandlerContext) {
         setAutoRead(false, context.channel)
-        environment.connector.connect(host: host, port: target.port, tls: settings, use: .http, on: context.eventLoop)
-            .flatMap { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    // Request headers were validated when parsed from the app (see SidecarServer), so no
-                    // outbound validation. Interim answers (100 Continue) are forwarded, not dropped: a client
-                    // that sent `Expect` waits for one before it sends the body.
-                    try channel.pipeline.syncOperations.addHandlers([
-                        HTTPRequestEncoder(),
-                        ByteToMessageHandler(HTTPResponseDecoder(informationalResponseStrategy: .forward)),
-                    ])
-                    try channel.pipeline.syncOperations.addHandler(UpstreamResponseRelay())
-                    return channel
-                }
+        environment.connector.connect(
+            host: key.host, port: key.port, tls: key.settings, use: .http, on: context.eventLoop
+        )
+        .flatMap { channel in
+            channel.eventLoop.makeCompletedFuture {
+                // Request headers were validated when parsed from the app (see SidecarServer), so no
+                // outbound validation. Interim answers (100 Continue) are forwarded, not dropped: a client
+                // that sent `Expect` waits for one before it sends the body.
+                try channel.pipeline.syncOperations.addHandlers([
+                    HTTPRequestEncoder(),
+                    ByteToMessageHandler(HTTPResponseDecoder(informationalResponseStrategy: .forward)),
+                ])
+                try channel.pipeline.syncOperations.addHandler(UpstreamResponseRelay())
+                return channel
             }
-            .assumeIsolated()
-            .whenComplete { [self] result in
-                guard case .connecting(let buffered, let keepAlive) = state else {
-                    // The client went away while we connected: nobody will use this connection.
-                    if case .success(let channel) = result { channel.close(promise: nil) }
-                    return
-                }
-                // The request may have ended while we connected: its `.end` is among the buffered parts.
-                let ended = buffered.contains { part in
-                    if case .end = part { return true }
-                    return false
-                }
-                switch result {
-                case .success(let channel):
-                    guard let relay = UpstreamResponseRelay.installed(on: channel) else {
-                        // Closed since it was set up: its handlers are gone.
-                        refuse(
-                            ProxyFailure(
-                                status: 502, reason: "upstream_closed", policy: nil,
-                                message: "the backend closed the connection before the request was sent"),
-                            keepAlive: keepAlive, requestEnded: ended, context: context)
-                        break
-                    }
-                    environment.metrics.upstreamConnections.increment()
-                    channel.closeFuture.whenComplete { [metrics = environment.metrics] _ in
-                        metrics.upstreamConnections.decrement()
-                    }
-                    attach(
-                        channel, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client,
-                        requestEnded: ended)
-                    for part in buffered { channel.write(part, promise: nil) }
-                    channel.flush()
-                case .failure(let error):
-                    let failure =
-                        (error as? UpstreamConnector.ConnectFailure).map {
-                            ProxyFailure.connect($0, policy: settings?.policy)
-                        }
-                        ?? ProxyFailure(status: 502, reason: "connect_failed", policy: nil, message: "\(error)")
-                    refuse(failure, keepAlive: keepAlive, requestEnded: ended, context: context)
-                }
-                setAutoRead(true, context.channel)
+        }
+        .assumeIsolated()
+        .whenComplete { [self] result in
+            guard case .connecting(let buffered, let keepAlive) = state else {
+                // The client went away while we connected: nobody will use this connection.
+                if case .success(let channel) = result { channel.close(promise: nil) }
+                return
             }
+            // The request may have ended while we connected: its `.end` is among the buffered parts.
+            let ended = buffered.contains { part in
+                if case .end = part { return true }
+                return false
+            }
+            switch result {
+            case .success(let channel):
+                guard let relay = UpstreamResponseRelay.installed(on: channel) else {
+                    // Closed since it was set up: its handlers are gone.
+                    refuse(
+                        ProxyFailure(
+                            status: 502, reason: "upstream_closed", policy: nil,
+                            message: "the backend closed the connection before the request was sent"),
+                        keepAlive: keepAlive, requestEnded: ended, context: context)
+                    break
+                }
+                environment.metrics.upstreamConnections.increment()
+                channel.closeFuture.whenComplete { [metrics = environment.metrics] _ in
+                    metrics.upstreamConnections.decrement()
+                }
+                attach(
+                    channel, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client,
+                    requestEnded: ended)
+                for part in buffered { channel.write(part, promise: nil) }
+                channel.flush()
+            case .failure(let error):
+                let failure =
+                    (error as? UpstreamConnector.ConnectFailure).map {
+                        ProxyFailure.connect($0, policy: key.settings?.policy)
+                    }
+                    ?? ProxyFailure(status: 502, reason: "connect_failed", policy: nil, message: "\(error)")
+                refuse(failure, keepAlive: keepAlive, requestEnded: ended, context: context)
+            }
+            setAutoRead(true, context.channel)
+        }
+    }
+
+    /// Where and how to connect for the target, reusing the connection's last answer while it holds.
+    private func route(_ target: Target) -> Result<UpstreamConnectionPool.Key, ProxyFailure> {
+        let minute = Int(Date().timeIntervalSince1970 / 60)
+        if let route = lastRoute, route.hostHeader == target.hostHeader, route.minute == minute,
+            route.key.generation == environment.state.generation
+        {
+            return .success(route.key)
+        }
+        let resolved = resolveRoute(target)
+        if case .success(let key) = resolved {
+            lastRoute = Route(hostHeader: target.hostHeader, key: key, minute: minute)
+        }
+        return resolved
     }
 
     /// Resolves the target's Service port to where and how to connect, or why not.
-    private func resolveRoute(_ target: Target) -> Result<
-        UpstreamConnectionPool.Key, ProxyFailure
-    > {
+    private func resolveRoute(_ target: Target) -> Result<UpstreamConnectionPool.Key, ProxyFailure> {
         let plan: UpstreamPlan
         switch UpstreamPlan.make(
             namespace: target.authority.namespace, service: target.authority.service, port: target.port,
@@ -313,7 +325,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     // MARK: Response (called by UpstreamResponseRelay on the shared event loop)
 
-    fileprivate func upstreamResponse(_ part: HTTPClientResponsePart, from upstream: any Channel) {
+    func upstreamResponse(_ part: HTTPClientResponsePart, from upstream: any Channel) {
         guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
         switch part {
         case .head(var head) where head.status.code / 100 == 1:
@@ -360,7 +372,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         }
     }
 
-    fileprivate func upstreamClosed(_ upstream: any Channel, error: (any Error)?) {
+    func upstreamClosed(_ upstream: any Channel, error: (any Error)?) {
         guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
         state = .idle
         if forwarding.responseStarted {
@@ -374,12 +386,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         }
     }
 
-    fileprivate func upstreamReadComplete(_ upstream: any Channel) {
+    func upstreamReadComplete(_ upstream: any Channel) {
         guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
         context.flush()
     }
 
-    fileprivate func upstreamWritabilityChanged(_ upstream: any Channel) {
+    func upstreamWritabilityChanged(_ upstream: any Channel) {
         guard let context, upstream.isWritable else { return }
         setAutoRead(true, context.channel)
     }
@@ -465,94 +477,5 @@ extension HTTPServerRequestPart {
     fileprivate var isHead: Bool {
         if case .head = self { return true }
         return false
-    }
-}
-
-/// Forwards upstream response parts to the proxy handler of the downstream connection that owns it.
-final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    /// The downstream connection this upstream currently serves; `nil` while pooled.
-    weak var proxy: HTTPProxyHandler?
-
-    /// The relay of a pooled connection (every upstream connection of HTTP mode has one).
-    static func installed(on channel: any Channel) -> UpstreamResponseRelay? {
-        try? channel.pipeline.syncOperations.handler(type: UpstreamResponseRelay.self)
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        proxy?.upstreamResponse(unwrapInboundIn(data), from: context.channel)
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        proxy?.upstreamReadComplete(context.channel)
-        context.fireChannelReadComplete()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        proxy?.upstreamClosed(context.channel, error: nil)
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        proxy?.upstreamClosed(context.channel, error: error)
-        context.close(promise: nil)
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        proxy?.upstreamWritabilityChanged(context.channel)
-        context.fireChannelWritabilityChanged()
-    }
-}
-
-/// Where a request goes: the Service authority, the port, and the origin-form path to send upstream.
-struct Target {
-    let authority: ServiceAuthority
-    let host: String
-    let port: Int
-    let path: String
-    let hostHeader: String
-
-    /// - Parameter known: the previous request's target on this connection; keep-alive clients repeat the
-    ///   authority, so its parse is reused when the text is the same.
-    static func parse(_ head: HTTPRequestHead, defaultNamespace: String, known: Target? = nil)
-        -> Result<Target, ProxyFailure>
-    {
-        var authorityText: String
-        var path = head.uri
-        if head.uri.hasPrefix("http://") {
-            let rest = head.uri.dropFirst("http://".count)
-            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-            authorityText = String(rest[..<slash])
-            path = slash == rest.endIndex ? "/" : String(rest[slash...])
-        } else if head.uri.hasPrefix("https://") {
-            return .failure(
-                ProxyFailure(
-                    status: 400, reason: "https_request", policy: nil,
-                    message: "send plain http:// requests; the sidecar originates TLS itself"))
-        } else {
-            guard let host = head.headers.first(name: "host") else {
-                return .failure(
-                    ProxyFailure(
-                        status: 400, reason: "no_host", policy: nil,
-                        message: "the request names no Service (no Host header)"))
-            }
-            authorityText = host
-        }
-        if let known, known.hostHeader == authorityText {
-            return .success(
-                Target(
-                    authority: known.authority, host: known.host, port: known.port, path: path,
-                    hostHeader: known.hostHeader))
-        }
-        guard let authority = ServiceAuthority(parsing: authorityText, defaultNamespace: defaultNamespace) else {
-            return .failure(
-                ProxyFailure(
-                    status: 400, reason: "bad_authority", policy: nil,
-                    message: "\(authorityText.debugDescription) is not SERVICE[.NAMESPACE[.svc[.cluster.local]]][:PORT]"
-                ))
-        }
-        let host = String(authorityText.split(separator: ":").first ?? Substring(authorityText))
-        return .success(
-            Target(authority: authority, host: host, port: authority.port ?? 80, path: path, hostHeader: authorityText))
     }
 }

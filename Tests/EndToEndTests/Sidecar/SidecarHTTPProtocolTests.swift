@@ -228,34 +228,44 @@ struct SidecarHTTPProtocolTests {
         #expect(old.closed)
     }
 
+    /// Sends each request on one connection after the previous answer has arrived; per answer, its status
+    /// line, its `Connection` header (`-` without one) and its body, trimmed.
+    private func sequentially(_ requests: [String], port: Int) throws -> [String] {
+        let script = #"""
+            import socket, sys
+            with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as s:
+                for request in sys.argv[2:]:
+                    s.sendall(request.encode())
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += s.recv(65536)
+                    head, body = data.split(b"\r\n\r\n", 1)
+                    lines = head.decode().split("\r\n")
+                    fields = {l.split(":")[0].lower(): l.split(":", 1)[1].strip() for l in lines[1:]}
+                    while len(body) < int(fields["content-length"]):
+                        body += s.recv(65536)
+                    print(f"{lines[0]} | {fields.get('connection', '-')} | {body.decode().strip()}")
+            """#
+        let output = try ProcessRunner.run("python3", ["-c", script, String(port)] + requests)
+        #expect(output.status == 0, "\(output.standardError)")
+        return output.standardOutput.split(separator: "\n").map(String.init)
+    }
+
     /// An HTTP/1.0 client that asks for keep-alive gets it confirmed (HTTP/1.0 closes otherwise) and can
     /// send its next request on the same connection.
     @Test func http10KeepAliveIsConfirmedAndHonoured() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
         let (sidecar, port) = try startBackend(in: bed)
-        let script = #"""
-            import socket, sys
-            port, authority = int(sys.argv[1]), sys.argv[2]
-            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-                for path in ("/echo/one", "/echo/two"):
-                    s.sendall(f"GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: keep-alive\r\n\r\n".encode())
-                    data = b""
-                    while b"\r\n\r\n" not in data:
-                        data += s.recv(65536)
-                    head, body = data.split(b"\r\n\r\n", 1)
-                    lines = head.decode().lower().split("\r\n")
-                    length = int([l.split(":")[1] for l in lines if l.startswith("content-length")][0])
-                    while len(body) < length:
-                        body += s.recv(65536)
-                    connection = [l.split(":")[1].strip() for l in lines if l.startswith("connection")]
-                    print(lines[0], connection, body.decode().strip())
-            """#
-        let output = try ProcessRunner.run("python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)"])
+        let answers = try sequentially(
+            ["/echo/one", "/echo/two"].map {
+                "GET \($0) HTTP/1.0\r\nHost: backend:\(port)\r\nConnection: keep-alive\r\n\r\n"
+            }, port: sidecar.httpPort)
         #expect(
-            output.standardOutput
-                == "http/1.0 200 ok ['keep-alive'] /echo/one HTTP/1.1\nhttp/1.0 200 ok ['keep-alive'] /echo/two HTTP/1.1\n",
-            "\(output.standardOutput) \(output.standardError)\n\(bed.diagnostics)")
+            answers == [
+                "HTTP/1.0 200 OK | keep-alive | /echo/one HTTP/1.1",
+                "HTTP/1.0 200 OK | keep-alive | /echo/two HTTP/1.1",
+            ], "\(answers)\n\(bed.diagnostics)")
     }
 
     /// Hop-by-hop headers stay on the app's connection: the fixed ones (`Upgrade`, `TE`) and those the
@@ -270,30 +280,32 @@ struct SidecarHTTPProtocolTests {
         #expect(bodies(received) == ["x-hop=[] upgrade=[] te=[] x-end=[kept]\n"], "\(received)\n\(bed.diagnostics)")
     }
 
+    /// HTTP mode relays requests, not tunnels: CONNECT is refused with a reason (in the header: NIO sends no
+    /// body after CONNECT) and the connection closed, and the backend never sees it.
+    @Test func connectIsRefusedWithoutReachingTheBackend() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        let (received, closed) = try exchange(
+            "CONNECT backend:\(port) HTTP/1.1\r\nHost: backend:\(port)\r\n\r\n", port: sidecar.httpPort)
+        #expect(received.hasPrefix("HTTP/1.1 501 Not Implemented\r\n"), "\(received)")
+        #expect(
+            received.contains("x-backendtls-error: connect_method: CONNECT tunnels are not opened"), "\(received)")
+        #expect(closed, "a refused CONNECT has no length, so the connection must close")
+        expectNoRequestArrived(at: bed)
+    }
+
     /// Without `Connection: close` an HTTP/1.1 connection stays open for the next request.
     @Test func keepAliveConnectionServesSequentialRequests() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
         let (sidecar, port) = try startBackend(in: bed)
-        let script = #"""
-            import socket, sys
-            port, authority = int(sys.argv[1]), sys.argv[2]
-            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-                for path in ("/echo/first", "/echo/second"):
-                    s.sendall(f"GET {path} HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
-                    data = b""
-                    while b"\r\n\r\n" not in data:
-                        data += s.recv(65536)
-                    head, body = data.split(b"\r\n\r\n", 1)
-                    length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
-                    while len(body) < length:
-                        body += s.recv(65536)
-                    print(body.decode().strip())
-            """#
-        let output = try ProcessRunner.run("python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)"])
+        let answers = try sequentially(
+            ["/echo/first", "/echo/second"].map { "GET \($0) HTTP/1.1\r\nHost: backend:\(port)\r\n\r\n" },
+            port: sidecar.httpPort)
         #expect(
-            output.standardOutput == "/echo/first HTTP/1.1\n/echo/second HTTP/1.1\n",
-            "\(output.standardOutput) \(output.standardError)\n\(bed.diagnostics)")
+            answers == ["HTTP/1.1 200 OK | - | /echo/first HTTP/1.1", "HTTP/1.1 200 OK | - | /echo/second HTTP/1.1"],
+            "\(answers)\n\(bed.diagnostics)")
     }
 
     /// A keep-alive connection that outlives a configuration change: its next request is decided under the

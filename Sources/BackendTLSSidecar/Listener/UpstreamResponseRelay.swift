@@ -1,0 +1,38 @@
+import NIOCore
+import NIOHTTP1
+
+/// Forwards upstream response parts to the proxy handler of the downstream connection that owns it.
+final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    /// The downstream connection this upstream currently serves; `nil` while pooled.
+    weak var proxy: HTTPProxyHandler?
+
+    /// The relay of a pooled connection (every upstream connection of HTTP mode has one).
+    static func installed(on channel: any Channel) -> UpstreamResponseRelay? {
+        try? channel.pipeline.syncOperations.handler(type: UpstreamResponseRelay.self)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        proxy?.upstreamResponse(unwrapInboundIn(data), from: context.channel)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        proxy?.upstreamReadComplete(context.channel)
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        proxy?.upstreamClosed(context.channel, error: nil)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        proxy?.upstreamClosed(context.channel, error: error)
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        proxy?.upstreamWritabilityChanged(context.channel)
+        context.fireChannelWritabilityChanged()
+    }
+}
