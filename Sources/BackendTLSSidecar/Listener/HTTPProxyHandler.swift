@@ -91,6 +91,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// usual case) change no read interest: gating every request, as NIO's pipelining handler does, cost two
     /// `epoll_ctl` calls per request.
     private var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    /// The parser refused the client's bytes: answered 400, and the connection closed, once the exchanges
+    /// before the bad bytes are done (NIO's pipelining handler deferred it the same way).
+    private var parseFailure: (any Error)?
 
     init(environment: SidecarEnvironment, pool: UpstreamConnectionPool) {
         self.environment = environment
@@ -120,14 +123,56 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// Replays waiting pipelined parts once the exchange before them has ended: the next request's head
     /// and every part up to the head after it (which waits for that exchange in turn).
     private func replayPipelined(context: ChannelHandlerContext) {
-        guard !pipelined.isEmpty else { return }
+        guard !pipelined.isEmpty else { return answerParseFailureWhenDue(context: context) }
         // Not from inside the call that ended the exchange (often the upstream's read): next loop tick.
         context.eventLoop.assumeIsolated().execute { [self] in
             while let part = pipelined.first, !(part.isHead && !state.isIdle) {
                 pipelined.removeFirst()
                 handle(part, context: context)
             }
-            if pipelined.isEmpty, context.channel.isActive { setAutoRead(true, context.channel) }
+            flushUpstreamIfNeeded()
+            answerParseFailureWhenDue(context: context)
+            if context.channel.isActive { resumeReading(context: context) }
+        }
+    }
+
+    /// Reading from the client resumes only when nothing holds it back: queued pipelined parts (replayed
+    /// first), a connect in progress (its parts are held), a full upstream (writability resumes it), or a
+    /// parse failure (nothing more is read).
+    private func resumeReading(context: ChannelHandlerContext) {
+        guard pipelined.isEmpty, parseFailure == nil else { return }
+        switch state {
+        case .connecting: return
+        case .forwarding(let forwarding) where !forwarding.upstream.isWritable: return
+        default: setAutoRead(true, context.channel)
+        }
+    }
+
+    /// Answers a parse failure once every exchange before it is done; an exchange the bad bytes cut short
+    /// (its request can never end) is abandoned.
+    private func answerParseFailureWhenDue(context: ChannelHandlerContext) {
+        guard let error = parseFailure, pipelined.isEmpty, context.channel.isActive else { return }
+        let failure = ProxyFailure(
+            status: 400, reason: "bad_request", policy: nil, message: "the request is not valid HTTP/1.1: \(error)")
+        switch state {
+        case .idle:
+            refuse(failure, keepAlive: false, requestEnded: true, context: context)
+        case .connecting(let buffered, _) where !buffered.contains(where: \.isEnd):
+            state = .idle
+            refuse(failure, keepAlive: false, requestEnded: true, context: context)
+        case .forwarding(let forwarding) where !forwarding.requestEnded:
+            state = .idle
+            forwarding.relay.proxy = nil
+            forwarding.upstream.close(promise: nil)
+            if forwarding.responseStarted {
+                context.close(promise: nil)
+            } else {
+                refuse(failure, keepAlive: false, requestEnded: true, context: context)
+            }
+        case .discarding:
+            context.close(promise: nil)
+        case .connecting, .forwarding:
+            break  // its request is whole: answered when its response ends
         }
     }
 
@@ -196,10 +241,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 return
             }
             // The request may have ended while we connected: its `.end` is among the buffered parts.
-            let ended = buffered.contains { part in
-                if case .end = part { return true }
-                return false
-            }
+            let ended = buffered.contains(where: \.isEnd)
             switch result {
             case .success(let channel):
                 guard let relay = UpstreamResponseRelay.installed(on: channel) else {
@@ -228,7 +270,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                     ?? ProxyFailure(status: 502, reason: "connect_failed", policy: nil, message: "\(error)")
                 refuse(failure, keepAlive: keepAlive, requestEnded: ended, context: context)
             }
-            setAutoRead(true, context.channel)
+            resumeReading(context: context)
         }
     }
 
@@ -316,11 +358,15 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         // Only what is still unflushed: a request's end was flushed with it, and each flush walks the upstream
         // pipeline (TLS included).
+        flushUpstreamIfNeeded()
+        context.fireChannelReadComplete()
+    }
+
+    private func flushUpstreamIfNeeded() {
         if case .forwarding(let forwarding) = state, forwarding.unflushed {
             forwarding.unflushed = false
             forwarding.upstream.flush()
         }
-        context.fireChannelReadComplete()
     }
 
     // MARK: Response (called by UpstreamResponseRelay on the shared event loop)
@@ -328,8 +374,18 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     func upstreamResponse(_ part: HTTPClientResponsePart, from upstream: any Channel) {
         guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
         switch part {
+        case .head(let head) where head.status == .switchingProtocols:
+            // No upgrade is ever forwarded, so the backend broke the protocol; the connection is no longer HTTP.
+            abandon(
+                forwarding,
+                because: ProxyFailure(
+                    status: 502, reason: "upstream_protocol", policy: nil,
+                    message: "the backend switched protocols (101) though no upgrade was asked for"),
+                context: context)
         case .head(var head) where head.status.code / 100 == 1:
-            // An interim answer (100 Continue to `Expect`): passed on; the final one follows.
+            // An interim answer (100 Continue to `Expect`): passed on, except to HTTP/1.0 clients, which
+            // must not get one (RFC 9110 15.2); the final answer follows.
+            guard !forwarding.http10Client else { return }
             HopByHopHeaders.remove(from: &head.headers)
             if head.version != .http1_1 { head.version = .http1_1 }
             context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
@@ -359,7 +415,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             forwarding.relay.proxy = nil
             // Back-pressure may have paused either side; a pooled connection must be able to read again.
             setAutoRead(true, upstream)
-            setAutoRead(true, context.channel)
+            resumeReading(context: context)
             // A connection whose request body was not fully sent cannot frame the next request: close it.
             if forwarding.reusable && forwarding.requestEnded {
                 pool.checkin(upstream, key: forwarding.key)
@@ -374,15 +430,24 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     func upstreamClosed(_ upstream: any Channel, error: (any Error)?) {
         guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
+        abandon(
+            forwarding,
+            because: ProxyFailure(
+                status: 502, reason: "upstream_closed", policy: nil,
+                message: "the backend closed the connection before responding\(error.map { ": \($0)" } ?? "")"),
+            context: context)
+    }
+
+    /// Gives up the exchange with a broken upstream: refused when nothing was answered yet, otherwise the
+    /// client's connection is closed (a response cut short must not look complete).
+    private func abandon(_ forwarding: Forwarding, because failure: ProxyFailure, context: ChannelHandlerContext) {
         state = .idle
+        forwarding.relay.proxy = nil
+        forwarding.upstream.close(promise: nil)
         if forwarding.responseStarted {
             context.close(promise: nil)
         } else {
-            refuse(
-                ProxyFailure(
-                    status: 502, reason: "upstream_closed", policy: nil,
-                    message: "the backend closed the connection before responding\(error.map { ": \($0)" } ?? "")"),
-                keepAlive: forwarding.keepAlive, requestEnded: forwarding.requestEnded, context: context)
+            refuse(failure, keepAlive: forwarding.keepAlive, requestEnded: forwarding.requestEnded, context: context)
         }
     }
 
@@ -393,7 +458,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     func upstreamWritabilityChanged(_ upstream: any Channel) {
         guard let context, upstream.isWritable else { return }
-        setAutoRead(true, context.channel)
+        resumeReading(context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -403,11 +468,16 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    /// A malformed request has been answered 400 by NIO's protocol error handler by now, and the parser
-    /// cannot go on; any other error (a reset) ends the connection as well.
+    /// A parse failure stops reading and is answered when the exchanges before it are done (the parser
+    /// cannot go on; what it reports after that is the same failure); any other error (a reset) ends the
+    /// connection.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         environment.logger.debug("client connection error", metadata: ["error": "\(error)"])
-        context.close(promise: nil)
+        guard error is HTTPParserError || parseFailure != nil else { return context.close(promise: nil) }
+        guard parseFailure == nil else { return }
+        parseFailure = error
+        setAutoRead(false, context.channel)
+        answerParseFailureWhenDue(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -476,6 +546,13 @@ private func setAutoRead(_ on: Bool, _ channel: any Channel) {
 extension HTTPServerRequestPart {
     fileprivate var isHead: Bool {
         if case .head = self { return true }
+        return false
+    }
+}
+
+extension HTTPClientRequestPart {
+    fileprivate var isEnd: Bool {
+        if case .end = self { return true }
         return false
     }
 }

@@ -8,6 +8,8 @@ enum HopByHopHeaders {
         "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "upgrade",
     ]
 
+    private static let framing: Set<String> = ["content-length", "transfer-encoding", "host"]
+
     /// Removes them from `headers`. Messages without any (most requests) are scanned once and not copied.
     static func remove(from headers: inout HTTPHeaders) {
         var names: Set<String> = []
@@ -15,7 +17,11 @@ enum HopByHopHeaders {
             names.insert(name.lowercased())
         }
         guard !names.isEmpty else { return }
-        for token in headers[canonicalForm: "connection"] { names.insert(token.lowercased()) }
+        // Framing and the Host are never taken as hop-by-hop, whatever `Connection` names: dropping them
+        // would leave the backend reading a body as the next request.
+        for token in headers[canonicalForm: "connection"] where !framing.contains(token.lowercased()) {
+            names.insert(token.lowercased())
+        }
         for name in names { headers.remove(name: name) }
     }
 }

@@ -280,6 +280,91 @@ struct SidecarHTTPProtocolTests {
         #expect(bodies(received) == ["x-hop=[] upgrade=[] te=[] x-end=[kept]\n"], "\(received)\n\(bed.diagnostics)")
     }
 
+    /// `Connection` naming the framing headers does not make them hop-by-hop: the body is still framed for
+    /// the backend, which would otherwise read it as the next request on the pooled connection.
+    @Test func connectionNamingContentLengthKeepsTheBodyFramed() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        // GET: without a length NIO's encoder sends a GET's body unframed (a POST's would be chunked).
+        let answers = try sequentially(
+            [
+                "GET /echo/first HTTP/1.1\r\nHost: backend:\(port)\r\nConnection: content-length\r\n"
+                    + "Content-Length: 26\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n",
+                "GET /echo/next HTTP/1.1\r\nHost: backend:\(port)\r\n\r\n",
+            ], port: sidecar.httpPort)
+        #expect(
+            answers == ["HTTP/1.1 200 OK | - | /echo/first HTTP/1.1", "HTTP/1.1 200 OK | - | /echo/next HTTP/1.1"],
+            "\(answers)")
+        #expect(
+            bed.nginx.waitForAccessLog(count: 2).map(\.request) == [
+                "GET /echo/first HTTP/1.1", "GET /echo/next HTTP/1.1",
+            ],
+            "\(bed.diagnostics)")
+    }
+
+    /// Bad bytes after a valid pipelined request: the valid one is answered first, then the 400, then the
+    /// connection closes.
+    @Test func parseFailureIsAnsweredAfterTheRequestsBeforeIt() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        let (received, closed) = try exchange(
+            "POST /echo/valid HTTP/1.1\r\nHost: backend:\(port)\r\nContent-Length: 5\r\n\r\nhello"
+                + "GET /echo/bad HTTP/1.1\r\nHost: backend:\(port)\r\nX-Bad: a\u{01}b\r\n\r\n", port: sidecar.httpPort)
+        let answers = bodies(received)
+        #expect(answers.first == "/echo/valid HTTP/1.1\n", "\(received)")
+        #expect(answers.count == 2 && answers[1].contains("bad_request"), "\(received)")
+        #expect(received.components(separatedBy: "HTTP/1.1 400 Bad Request\r\n").count == 2, "\(received)")
+        #expect(closed)
+        #expect(bed.nginx.waitForAccessLog(count: 1).map(\.request) == ["POST /echo/valid HTTP/1.1"])
+    }
+
+    /// A pipelined request that waits for 100 Continue is sent to the backend as soon as its turn comes
+    /// (not held until the client sends more, which it will not), and an HTTP/1.0 client gets no interim
+    /// answer at all (RFC 9110 15.2).
+    @Test func expectContinueWorksPipelinedAndIsNotSentToHTTP10Clients() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed)
+        let script = #"""
+            import re, socket, sys, time
+            port, authority, version = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall((f"GET /echo/first HTTP/1.1\r\nHost: {authority}\r\n\r\n"
+                           f"PUT /files/expect-{version[-1]}.txt {version}\r\nHost: {authority}\r\nExpect: 100-continue\r\n"
+                           "Content-Length: 5\r\n\r\n").encode())
+                data, deadline = b"", time.time() + 3
+                s.settimeout(0.2)
+                while b"100 Continue" not in data and time.time() < deadline:
+                    try:
+                        data += s.recv(65536)
+                    except socket.timeout:
+                        pass
+                interim = b"100 Continue" in data
+                s.settimeout(10)
+                s.sendall(b"hello")
+                # nginx answers the PUT with an empty 201: its head's end is the end of the exchange.
+                while b"\r\n\r\n" not in data.split(b"201 Created")[-1] if b"201 Created" in data else True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                statuses = [line.decode() for line in re.findall(rb"HTTP/1\.[01] [0-9]{3} [A-Za-z ]+(?=\r\n)", data)]
+                print(" | ".join(statuses))
+            """#
+        for (version, expected) in [
+            ("HTTP/1.1", "HTTP/1.1 200 OK | HTTP/1.1 100 Continue | HTTP/1.1 201 Created"),
+            ("HTTP/1.0", "HTTP/1.1 200 OK | HTTP/1.0 201 Created"),
+        ] {
+            let output = try ProcessRunner.run(
+                "python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)", version])
+            #expect(
+                output.standardOutput == expected + "\n", "\(version): \(output.standardOutput) \(output.standardError)"
+            )
+        }
+    }
+
     /// HTTP mode relays requests, not tunnels: CONNECT is refused with a reason (in the header: NIO sends no
     /// body after CONNECT) and the connection closed, and the backend never sees it.
     @Test func connectIsRefusedWithoutReachingTheBackend() throws {
