@@ -18,66 +18,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private enum State {
-        case idle
-        /// Waiting for an upstream connection; request parts are held (downstream reads are paused).
-        case connecting(buffered: [HTTPClientRequestPart], keepAlive: Bool)
-        case forwarding(Forwarding)
-        /// The answer was sent before the request ended (a refusal, or an early response); the rest of the
-        /// request is dropped, and the connection closes at its end unless keep-alive.
-        case discarding(keepAlive: Bool)
-
-        var isIdle: Bool {
-            if case .idle = self { return true }
-            return false
-        }
-    }
-
-    /// A class: the state is read on every request and response part, and copying a struct that holds the
-    /// pool key (TLS settings included) retained every field each time.
-    private final class Forwarding {
-        let upstream: any Channel
-        let relay: UpstreamResponseRelay
-        let key: UpstreamConnectionPool.Key
-        /// The client connection stays open after this exchange.
-        var keepAlive: Bool
-        /// The client spoke HTTP/1.0, which has no chunked coding.
-        let http10Client: Bool
-        var responseStarted = false
-        var requestEnded: Bool
-        /// Request body written upstream since the last flush (flushed when the client's read burst ends).
-        var unflushed = false
-        /// The backend's response allows reuse (keep-alive).
-        var reusable = true
-
-        init(
-            upstream: any Channel, relay: UpstreamResponseRelay, key: UpstreamConnectionPool.Key, keepAlive: Bool,
-            http10Client: Bool, requestEnded: Bool
-        ) {
-            self.upstream = upstream
-            self.relay = relay
-            self.key = key
-            self.keepAlive = keepAlive
-            self.http10Client = http10Client
-            self.requestEnded = requestEnded
-        }
-    }
-
-    /// What an authority resolved to, kept for the connection's next request: keep-alive clients repeat the
-    /// authority, and resolving again (state lock, resolution cache, Service lookup) cost more per request
-    /// than relaying it. Valid for one configuration generation and one minute, as the resolution cache is.
-    private final class Route {
-        let hostHeader: String
-        let key: UpstreamConnectionPool.Key
-        let minute: Int
-
-        init(hostHeader: String, key: UpstreamConnectionPool.Key, minute: Int) {
-            self.hostHeader = hostHeader
-            self.key = key
-            self.minute = minute
-        }
-    }
-
     private let environment: SidecarEnvironment
     private let pool: UpstreamConnectionPool
     private var state = State.idle
@@ -161,14 +101,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             state = .idle
             refuse(failure, keepAlive: false, requestEnded: true, context: context)
         case .forwarding(let forwarding) where !forwarding.requestEnded:
-            state = .idle
-            forwarding.relay.proxy = nil
-            forwarding.upstream.close(promise: nil)
-            if forwarding.responseStarted {
-                context.close(promise: nil)
-            } else {
-                refuse(failure, keepAlive: false, requestEnded: true, context: context)
-            }
+            abandon(forwarding, because: failure, lastAnswer: true, context: context)
         case .discarding:
             context.close(promise: nil)
         case .connecting, .forwarding:
@@ -438,14 +371,21 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             context: context)
     }
 
-    /// Gives up the exchange with a broken upstream: refused when nothing was answered yet, otherwise the
-    /// client's connection is closed (a response cut short must not look complete).
-    private func abandon(_ forwarding: Forwarding, because failure: ProxyFailure, context: ChannelHandlerContext) {
+    /// Gives up an exchange (a broken upstream, or a request the parser cut short): refused when nothing was
+    /// answered yet, otherwise the client's connection is closed (a response cut short must not look
+    /// complete).
+    /// - Parameter lastAnswer: the refusal ends the connection (nothing more can be read from it).
+    private func abandon(
+        _ forwarding: Forwarding, because failure: ProxyFailure, lastAnswer: Bool = false,
+        context: ChannelHandlerContext
+    ) {
         state = .idle
         forwarding.relay.proxy = nil
         forwarding.upstream.close(promise: nil)
         if forwarding.responseStarted {
             context.close(promise: nil)
+        } else if lastAnswer {
+            refuse(failure, keepAlive: false, requestEnded: true, context: context)
         } else {
             refuse(failure, keepAlive: forwarding.keepAlive, requestEnded: forwarding.requestEnded, context: context)
         }
@@ -534,25 +474,5 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
         written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-    }
-}
-
-/// Back-pressure and pipelining switch reading on and off; the synchronous option (both channels share this
-/// event loop) allocates no future per call, and reading already on stays on without a syscall.
-private func setAutoRead(_ on: Bool, _ channel: any Channel) {
-    try? channel.syncOptions?.setOption(.autoRead, value: on)
-}
-
-extension HTTPServerRequestPart {
-    fileprivate var isHead: Bool {
-        if case .head = self { return true }
-        return false
-    }
-}
-
-extension HTTPClientRequestPart {
-    fileprivate var isEnd: Bool {
-        if case .end = self { return true }
-        return false
     }
 }

@@ -1,0 +1,85 @@
+import NIOCore
+import NIOHTTP1
+
+/// What `HTTPProxyHandler` keeps per client connection between events.
+extension HTTPProxyHandler {
+    enum State {
+        case idle
+        /// Waiting for an upstream connection; request parts are held (downstream reads are paused).
+        case connecting(buffered: [HTTPClientRequestPart], keepAlive: Bool)
+        case forwarding(Forwarding)
+        /// The answer was sent before the request ended (a refusal, or an early response); the rest of the
+        /// request is dropped, and the connection closes at its end unless keep-alive.
+        case discarding(keepAlive: Bool)
+
+        var isIdle: Bool {
+            if case .idle = self { return true }
+            return false
+        }
+    }
+
+    /// A class: the state is read on every request and response part, and copying a struct that holds the
+    /// pool key (TLS settings included) retained every field each time.
+    final class Forwarding {
+        let upstream: any Channel
+        let relay: UpstreamResponseRelay
+        let key: UpstreamConnectionPool.Key
+        /// The client connection stays open after this exchange.
+        var keepAlive: Bool
+        /// The client spoke HTTP/1.0, which has no chunked coding.
+        let http10Client: Bool
+        var responseStarted = false
+        var requestEnded: Bool
+        /// Request body written upstream since the last flush (flushed when the client's read burst ends).
+        var unflushed = false
+        /// The backend's response allows reuse (keep-alive).
+        var reusable = true
+
+        init(
+            upstream: any Channel, relay: UpstreamResponseRelay, key: UpstreamConnectionPool.Key, keepAlive: Bool,
+            http10Client: Bool, requestEnded: Bool
+        ) {
+            self.upstream = upstream
+            self.relay = relay
+            self.key = key
+            self.keepAlive = keepAlive
+            self.http10Client = http10Client
+            self.requestEnded = requestEnded
+        }
+    }
+
+    /// What an authority resolved to, kept for the connection's next request: keep-alive clients repeat the
+    /// authority, and resolving again (state lock, resolution cache, Service lookup) cost more per request
+    /// than relaying it. Valid for one configuration generation and one minute, as the resolution cache is.
+    final class Route {
+        let hostHeader: String
+        let key: UpstreamConnectionPool.Key
+        let minute: Int
+
+        init(hostHeader: String, key: UpstreamConnectionPool.Key, minute: Int) {
+            self.hostHeader = hostHeader
+            self.key = key
+            self.minute = minute
+        }
+    }
+}
+
+/// Back-pressure and pipelining switch reading on and off; the synchronous option (both channels share this
+/// event loop) allocates no future per call, and reading already on stays on without a syscall.
+func setAutoRead(_ on: Bool, _ channel: any Channel) {
+    try? channel.syncOptions?.setOption(.autoRead, value: on)
+}
+
+extension HTTPServerRequestPart {
+    var isHead: Bool {
+        if case .head = self { return true }
+        return false
+    }
+}
+
+extension HTTPClientRequestPart {
+    var isEnd: Bool {
+        if case .end = self { return true }
+        return false
+    }
+}
