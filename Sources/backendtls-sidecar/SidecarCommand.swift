@@ -55,6 +55,11 @@ struct SidecarCommand: AsyncParsableCommand {
     @Option(name: .customLong("handshake-timeout"), help: "Seconds for the upstream TLS handshake.")
     var handshakeTimeout = 5.0
 
+    @Option(
+        name: .customLong("client-idle-timeout"),
+        help: "Seconds an HTTP-mode client connection may sit idle (no request in flight) before it is closed.")
+    var clientIdleTimeout = 120.0
+
     @OptionGroup var validation: ValidationOptions
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
@@ -75,7 +80,9 @@ struct SidecarCommand: AsyncParsableCommand {
         for route in routes where SidecarConfiguration.Route(parsing: route, defaultNamespace: "default") == nil {
             throw ValidationError("--route \(route.debugDescription) is not LISTEN=SERVICE.NAMESPACE:PORT")
         }
-        guard connectTimeout > 0, handshakeTimeout > 0 else { throw ValidationError("timeouts must be positive") }
+        guard connectTimeout > 0, handshakeTimeout > 0, clientIdleTimeout > 0 else {
+            throw ValidationError("timeouts must be positive")
+        }
     }
 
     func run() async throws {
@@ -100,7 +107,8 @@ struct SidecarCommand: AsyncParsableCommand {
             metricsListen: ListenAddress(parsing: metricsListen)!,
             timeouts: .init(
                 connect: .milliseconds(Int64(connectTimeout * 1000)),
-                handshake: .milliseconds(Int64(handshakeTimeout * 1000))),
+                handshake: .milliseconds(Int64(handshakeTimeout * 1000)),
+                clientIdle: .milliseconds(Int64(clientIdleTimeout * 1000))),
             validation: validation.configuration())
         let metrics = SidecarMetrics()
         let application: SidecarApplication

@@ -33,13 +33,18 @@ public struct SidecarConfiguration: Sendable {
         public var handshake: Duration
         /// Pooled upstream connections idle longer than this are closed.
         public var poolIdle: Duration
+        /// HTTP-mode client connections with no request in flight and no bytes either way for this long are
+        /// closed: a client that never finishes its request head holds nothing for ever.
+        public var clientIdle: Duration
 
         public init(
-            connect: Duration = .seconds(5), handshake: Duration = .seconds(5), poolIdle: Duration = .seconds(60)
+            connect: Duration = .seconds(5), handshake: Duration = .seconds(5), poolIdle: Duration = .seconds(60),
+            clientIdle: Duration = .seconds(120)
         ) {
             self.connect = connect
             self.handshake = handshake
             self.poolIdle = poolIdle
+            self.clientIdle = clientIdle
         }
     }
 

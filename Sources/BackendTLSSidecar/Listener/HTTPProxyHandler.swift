@@ -420,6 +420,13 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         answerParseFailureWhenDue(context: context)
     }
 
+    /// An idle client connection is closed, but not while a request is in flight (a slow backend is the
+    /// upstream timeouts' business) or queued.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
+        if state.isIdle, pipelined.isEmpty { context.close(promise: nil) }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         if case .forwarding(let forwarding) = state { forwarding.upstream.close(promise: nil) }
         state = .idle

@@ -44,6 +44,8 @@ public final class SidecarServer: ServiceLifecycle.Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            IdleStateHandler(allTimeout: configuration.timeouts.clientIdle.timeAmount))
                         // HTTPProxyHandler orders pipelined requests itself (without pausing reads per request)
                         // and answers parse failures after the exchanges before them.
                         // No outbound header validation: every header written was parsed by llhttp on the way in,

@@ -12,9 +12,12 @@ struct SidecarHTTPProtocolTests {
     /// The most the sidecar's peak RSS may grow while a large body passes through.
     static let memoryGrowthLimitKiB = 32 << 10
 
-    private func startBackend(in bed: SidecarTestbed) throws -> (sidecar: SidecarUnderTest, port: Int) {
+    private func startBackend(in bed: SidecarTestbed, arguments: [String] = []) throws -> (
+        sidecar: SidecarUnderTest, port: Int
+    ) {
         let pki = try SidecarPKI.shared()
-        return try bed.startPolicedBackend(presenting: pki.leaf, trusting: pki.root.certificatePEM)
+        return try bed.startPolicedBackend(
+            presenting: pki.leaf, trusting: pki.root.certificatePEM, arguments: arguments)
     }
 
     /// `count` random bytes in a new file.
@@ -115,6 +118,51 @@ struct SidecarHTTPProtocolTests {
         #expect(fields[2].hasPrefix("HTTP/1.1 200"), "\(fields[2])")
         #expect(received == Self.largeBodyBytes, "the body was cut short\n\(bed.diagnostics)")
         #expect(growth < Self.memoryGrowthLimitKiB, "RSS grew by \(growth) KiB while the client did not read")
+    }
+
+    /// `--client-idle-timeout 1`: a client that never finishes its request head, or sits on a keep-alive
+    /// connection, is closed; one that merely stops reading a response in flight for longer keeps it.
+    @Test func idleClientsAreClosedButNotWhileAResponseIsInFlight() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try startBackend(in: bed, arguments: ["--client-idle-timeout", "1"])
+        try randomFile(bed.nginx.fileDirectory.appendingPathComponent("medium.bin"), count: 16 << 20)
+        let script = #"""
+            import socket, sys, time
+            port, authority = int(sys.argv[1]), sys.argv[2]
+            def closed_within(s, seconds):
+                s.settimeout(seconds)
+                start = time.time()
+                try:
+                    while s.recv(65536):
+                        pass
+                    return round(time.time() - start)
+                except socket.timeout:
+                    return "open"
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                s.sendall(f"GET /echo/never-finished HTTP/1.1\r\nHost: {authority}".encode())
+                print("partial head:", closed_within(s, 5))
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                s.sendall(f"GET /echo/once HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+                print("keep-alive:", closed_within(s, 5))
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.connect(("127.0.0.1", port))
+                s.sendall(f"GET /files/medium.bin HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n".encode())
+                time.sleep(3)
+                s.settimeout(10)
+                data = bytearray()
+                while chunk := s.recv(1 << 20):
+                    data += chunk
+                print("stalled reader:", len(data) - data.find(b"\r\n\r\n") - 4)
+            """#
+        let output = try ProcessRunner.run("python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)"])
+        let lines = output.standardOutput.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(output.standardOutput) \(output.standardError)")
+        // Closed after about a second (an idle check runs each second), not left open.
+        #expect(["partial head: 1", "partial head: 2"].contains(lines.first ?? ""), "\(lines)")
+        #expect(["keep-alive: 1", "keep-alive: 2"].contains(lines.dropFirst().first ?? ""), "\(lines)")
+        #expect(lines.last == "stalled reader: \(16 << 20)", "\(lines)\n\(bed.diagnostics)")
     }
 
     // MARK: Connection handling

@@ -702,7 +702,8 @@ final class SidecarTestbed {
     /// nginx presenting `certificate` for the policy's hostname, the Service, a policy trusting `bundle`,
     /// and the sidecar, ready.
     func startPolicedBackend(
-        presenting certificate: Credential, trusting bundle: String, protocols: String = "TLSv1.2 TLSv1.3"
+        presenting certificate: Credential, trusting bundle: String, protocols: String = "TLSv1.2 TLSv1.3",
+        arguments: [String] = []
     ) throws -> (sidecar: SidecarUnderTest, port: Int) {
         try nginx.start([
             .tls(name: "backend", certificates: [SidecarPKI.serviceHostname: certificate], protocols: protocols)
@@ -711,7 +712,7 @@ final class SidecarTestbed {
         try write(
             "all.yaml", Manifest.service("backend", ports: [("https", port)]),
             Manifest.caConfigMap("backend-ca", pem: bundle), Manifest.policy("backend", service: "backend"))
-        return (try startSidecar(), port)
+        return (try startSidecar(arguments: arguments), port)
     }
 
     @discardableResult
