@@ -1,6 +1,7 @@
 import BackendTLS
 import NIOCore
 import NIOEmbedded
+import Synchronization
 import Testing
 
 @testable import BackendTLSSidecar
@@ -110,6 +111,28 @@ struct UpstreamConnectionPoolTests {
         #expect(pool.checkout(key()) === channel)
         loop.advanceTime(by: Self.idleTimeout * 2)
         #expect(channel.isActive)
+    }
+
+    /// After a reload, connections made under the old configuration are closed at the next sweep (within a
+    /// second), not kept until they idle out; one returned after the reload is closed at once.
+    @Test func connectionsOfAnOlderGenerationAreDrained() throws {
+        let generation = Mutex(1)
+        let pool = UpstreamConnectionPool(
+            maximumPerKey: 4, idleTimeout: Self.idleTimeout, currentGeneration: { generation.withLock { $0 } })
+        let pooled = try connectedChannel()
+        let current = try connectedChannel()
+        let lent = try connectedChannel()
+        pool.checkin(pooled, key: key(generation: 1))
+        generation.withLock { $0 = 2 }
+        pool.checkin(current, key: key(generation: 2))
+        pool.checkin(lent, key: key(generation: 1))
+        loop.run()
+        #expect(!lent.isActive)
+        #expect(pooled.isActive)
+        loop.advanceTime(by: .seconds(1))
+        #expect(!pooled.isActive)
+        #expect(current.isActive)
+        #expect(pool.checkout(key(generation: 2)) === current)
     }
 
     @Test func connectionClosedByTheBackendWhileIdleIsForgotten() throws {

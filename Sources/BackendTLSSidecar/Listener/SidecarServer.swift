@@ -38,7 +38,7 @@ public final class SidecarServer: ServiceLifecycle.Service, Sendable {
         var channels: [any Channel] = []
         if let listen = configuration.httpListen {
             // One pool per event loop: pooled channels stay on the loop of the connections that use them.
-            let pools = EventLoopPools(group: group, configuration: configuration)
+            let pools = EventLoopPools(group: group, configuration: configuration, state: environment.state)
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -90,12 +90,12 @@ public final class SidecarServer: ServiceLifecycle.Service, Sendable {
 final class EventLoopPools: Sendable {
     private let pools: [ObjectIdentifier: UpstreamConnectionPoolBox]
 
-    init(group: MultiThreadedEventLoopGroup, configuration: SidecarConfiguration) {
+    init(group: MultiThreadedEventLoopGroup, configuration: SidecarConfiguration, state: SidecarState) {
         var pools: [ObjectIdentifier: UpstreamConnectionPoolBox] = [:]
         for loop in group.makeIterator() {
             let pool = UpstreamConnectionPool(
                 maximumPerKey: configuration.maximumIdleConnectionsPerBackend,
-                idleTimeout: configuration.timeouts.poolIdle.timeAmount)
+                idleTimeout: configuration.timeouts.poolIdle.timeAmount, currentGeneration: { state.generation })
             pools[ObjectIdentifier(loop)] = UpstreamConnectionPoolBox(eventLoop: loop, pool: pool)
         }
         self.pools = pools

@@ -57,11 +57,17 @@ final class UpstreamConnectionPool {
     private let maximumPerKey: Int
     private let idleTimeout: TimeAmount
     private let sweepInterval: TimeAmount
+    /// The configuration generation in force: connections of older ones can never be lent again (their key
+    /// names their generation), so they are closed, not kept until they idle out.
+    private let currentGeneration: @Sendable () -> Int
 
-    init(maximumPerKey: Int, idleTimeout: TimeAmount) {
+    init(
+        maximumPerKey: Int, idleTimeout: TimeAmount, currentGeneration: @escaping @Sendable () -> Int = { Int.min }
+    ) {
         self.maximumPerKey = maximumPerKey
         self.idleTimeout = idleTimeout
         self.sweepInterval = min(idleTimeout, .seconds(1))
+        self.currentGeneration = currentGeneration
     }
 
     func checkout(_ key: Key) -> (any Channel)? {
@@ -80,7 +86,7 @@ final class UpstreamConnectionPool {
     }
 
     func checkin(_ channel: any Channel, key: Key) {
-        guard channel.isActive, (idle[key]?.count ?? 0) < maximumPerKey else {
+        guard channel.isActive, (idle[key]?.count ?? 0) < maximumPerKey, key.generation >= currentGeneration() else {
             channel.close(promise: nil)
             return
         }
@@ -96,12 +102,16 @@ final class UpstreamConnectionPool {
         }
     }
 
+    /// Closes connections idle too long, and every one made under an older configuration generation.
     private func closeExpired(now: NIODeadline) {
+        let generation = currentGeneration()
         for (key, list) in idle {
-            let kept = list.filter { now - $0.since < idleTimeout }
+            let kept = key.generation < generation ? [] : list.filter { now - $0.since < idleTimeout }
             guard kept.count < list.count || kept.isEmpty else { continue }
             idle[key] = kept.isEmpty ? nil : kept
-            for entry in list where now - entry.since >= idleTimeout { entry.channel.close(promise: nil) }
+            for entry in list where !kept.contains(where: { $0.channel === entry.channel }) {
+                entry.channel.close(promise: nil)
+            }
         }
     }
 
