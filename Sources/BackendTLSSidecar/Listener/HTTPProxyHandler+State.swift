@@ -47,21 +47,6 @@ extension HTTPProxyHandler {
             self.requestEnded = requestEnded
         }
     }
-
-    /// What an authority resolved to, kept for the connection's next request: keep-alive clients repeat the
-    /// authority, and resolving again (state lock, resolution cache, Service lookup) cost more per request
-    /// than relaying it. Valid for one configuration generation and one minute, as the resolution cache is.
-    final class Route {
-        let hostHeader: String
-        let key: UpstreamConnectionPool.Key
-        let minute: Int
-
-        init(hostHeader: String, key: UpstreamConnectionPool.Key, minute: Int) {
-            self.hostHeader = hostHeader
-            self.key = key
-            self.minute = minute
-        }
-    }
 }
 
 /// Back-pressure and pipelining switch reading on and off; the synchronous option (both channels share this

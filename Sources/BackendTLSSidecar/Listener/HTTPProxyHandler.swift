@@ -155,14 +155,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         )
         .flatMap { channel in
             channel.eventLoop.makeCompletedFuture {
-                // Request headers were validated when parsed from the app (see SidecarServer), so no
-                // outbound validation. Interim answers (100 Continue) are forwarded, not dropped: a client
-                // that sent `Expect` waits for one before it sends the body.
-                try channel.pipeline.syncOperations.addHandlers([
-                    HTTPRequestEncoder(),
-                    ByteToMessageHandler(HTTPResponseDecoder(informationalResponseStrategy: .forward)),
-                ])
-                try channel.pipeline.syncOperations.addHandler(UpstreamResponseRelay())
+                try UpstreamResponseRelay.install(on: channel)
                 return channel
             }
         }
@@ -185,10 +178,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                             message: "the backend closed the connection before the request was sent"),
                         keepAlive: keepAlive, requestEnded: ended, context: context)
                     break
-                }
-                environment.metrics.upstreamConnections.increment()
-                channel.closeFuture.whenComplete { [metrics = environment.metrics] _ in
-                    metrics.upstreamConnections.decrement()
                 }
                 attach(
                     channel, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client,
@@ -215,36 +204,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         {
             return .success(route.key)
         }
-        let resolved = resolveRoute(target)
+        let resolved = Route.resolve(target, environment: environment)
         if case .success(let key) = resolved {
             lastRoute = Route(hostHeader: target.hostHeader, key: key, minute: minute)
         }
         return resolved
-    }
-
-    /// Resolves the target's Service port to where and how to connect, or why not.
-    private func resolveRoute(_ target: Target) -> Result<UpstreamConnectionPool.Key, ProxyFailure> {
-        let plan: UpstreamPlan
-        switch UpstreamPlan.make(
-            namespace: target.authority.namespace, service: target.authority.service, port: target.port,
-            fallbackHost: target.host, environment: environment)
-        {
-        case .success(let made): plan = made
-        case .failure(let failure): return .failure(failure)
-        }
-        if let settings = plan.settings, !settings.options.alpnProtocols.isEmpty,
-            !settings.options.alpnProtocols.contains("http/1.1")
-        {
-            return .failure(
-                ProxyFailure(
-                    status: 502, reason: "alpn", policy: "policy \(settings.policy.namespacedName)",
-                    message:
-                        "the policy offers only \(settings.options.alpnProtocols.joined(separator: ",")) in ALPN, but HTTP mode speaks HTTP/1.1 to backends; use a TCP route (--route)"
-                ))
-        }
-        return .success(
-            UpstreamConnectionPool.Key(
-                host: plan.host, port: target.port, settings: plan.settings, generation: plan.generation))
     }
 
     /// Points the connection's relay (installed once per upstream connection) at this downstream.
@@ -319,25 +283,13 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             // An interim answer (100 Continue to `Expect`): passed on, except to HTTP/1.0 clients, which
             // must not get one (RFC 9110 15.2); the final answer follows.
             guard !forwarding.http10Client else { return }
-            HopByHopHeaders.remove(from: &head.headers)
-            if head.version != .http1_1 { head.version = .http1_1 }
+            ClientResponseHead.prepareInterim(&head)
             context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
         case .head(var head):
             forwarding.responseStarted = true
             forwarding.reusable = head.isKeepAlive
-            HopByHopHeaders.remove(from: &head.headers)
-            if forwarding.http10Client {
-                // No chunked coding in HTTP/1.0: a body without a length is ended by closing the connection.
-                head.version = .http1_0
-                head.headers.remove(name: "transfer-encoding")
-                if !head.headers.contains(name: "content-length"), ![204, 304].contains(head.status.code) {
-                    forwarding.keepAlive = false
-                }
-                if forwarding.keepAlive { head.headers.add(name: "connection", value: "keep-alive") }
-            } else if head.version != .http1_1 {
-                head.version = .http1_1
-            }
-            if !forwarding.keepAlive { head.headers.add(name: "connection", value: "close") }
+            ClientResponseHead.prepareFinal(
+                &head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive)
             countRequest(code: Int(head.status.code))
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         case .body(let buffer):
@@ -454,16 +406,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 "status": "\(failure.status)", "reason": "\(failure.reason)", "detail": "\(failure.headerValue)",
             ])
         countRequest(code: failure.status)
-        var headers = HTTPHeaders()
-        let body = failure.body
-        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
-        headers.add(name: "content-length", value: String(body.utf8.count))
-        headers.add(name: "x-backendtls-error", value: failure.headerValue)
-        if !keepAlive { headers.add(name: "connection", value: "close") }
-        let status = HTTPResponseStatus(statusCode: failure.status)
-        context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+        context.write(wrapOutboundOut(.head(failure.responseHead(keepAlive: keepAlive))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: failure.body)))), promise: nil)
         finishResponse(trailers: nil, keepAlive: keepAlive, requestEnded: requestEnded, context: context)
     }
 

@@ -1,4 +1,5 @@
 import BackendTLS
+import NIOHTTP1
 
 /// Why the sidecar refused to forward a request, rendered once for the response and the log (STYLE §6).
 struct ProxyFailure: Error, Sendable {
@@ -17,6 +18,16 @@ struct ProxyFailure: Error, Sendable {
 
     var body: String {
         "backendtls-sidecar refused the request (\(status)): \(headerValue)\n"
+    }
+
+    /// The head of the refusal HTTP mode sends, with `body` as its body.
+    func responseHead(keepAlive: Bool) -> HTTPResponseHead {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        headers.add(name: "content-length", value: String(body.utf8.count))
+        headers.add(name: "x-backendtls-error", value: headerValue)
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        return HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
     }
 
     static func resolution(_ failure: ResolutionFailure) -> ProxyFailure {

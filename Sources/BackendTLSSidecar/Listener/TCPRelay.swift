@@ -31,8 +31,6 @@ enum TCPRelay {
                         upstream.close(promise: nil)
                         return
                     }
-                    environment.metrics.upstreamConnections.increment()
-                    upstream.closeFuture.whenComplete { _ in environment.metrics.upstreamConnections.decrement() }
                     downstream.setOption(.autoRead, value: true).whenComplete { _ in }
                     downstream.read()
                 case .failure(let error):

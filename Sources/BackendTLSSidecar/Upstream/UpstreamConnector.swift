@@ -55,9 +55,23 @@ public struct UpstreamConnector: Sendable {
         self.metrics = metrics
     }
 
-    /// Connects to `host:port`; with `tls`, completes a verified handshake first.
-    /// `configure` adds the protocol handlers (HTTP codec or relay) once the connection is usable.
+    /// Connects to `host:port`; with `tls`, completes a verified handshake first. Every connection handed
+    /// out is counted in `backendtls_sidecar_upstream_connections` until it closes.
     public func connect(
+        host: String,
+        port: Int,
+        tls: ResolvedBackendTLS?,
+        use: UpstreamTLSContextCache.Use,
+        on eventLoop: any EventLoop
+    ) -> EventLoopFuture<any Channel> {
+        establish(host: host, port: port, tls: tls, use: use, on: eventLoop).map { [metrics] channel in
+            metrics.upstreamConnections.increment()
+            channel.closeFuture.whenComplete { _ in metrics.upstreamConnections.decrement() }
+            return channel
+        }
+    }
+
+    private func establish(
         host: String,
         port: Int,
         tls: ResolvedBackendTLS?,
