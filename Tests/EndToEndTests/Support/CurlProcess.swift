@@ -17,33 +17,10 @@ enum CurlProcess {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         // Drain stderr on the side so a chatty curl cannot block on a full pipe while we read stdout.
-        let errorData = ErrorDrain(stderr.fileHandleForReading)
+        let errorHandle = stderr.fileHandleForReading
+        let errorData = BackgroundValue { errorHandle.readDataToEndOfFile() }
         let output = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, output, String(decoding: errorData.wait(), as: UTF8.self))
-    }
-}
-
-/// Reads a pipe to its end on a background thread.
-private final class ErrorDrain: @unchecked Sendable {
-    private let lock = NSCondition()
-    private var data: Data?
-
-    init(_ handle: FileHandle) {
-        let thread = Thread { [self] in
-            let all = handle.readDataToEndOfFile()
-            lock.lock()
-            data = all
-            lock.signal()
-            lock.unlock()
-        }
-        thread.start()
-    }
-
-    func wait() -> Data {
-        lock.lock()
-        defer { lock.unlock() }
-        while data == nil { lock.wait() }
-        return data ?? Data()
     }
 }

@@ -88,30 +88,16 @@ enum WebhookCurl {
 }
 
 /// A curl started in the background (many at once, e.g. requests in flight during a shutdown).
-final class BackgroundCurl: @unchecked Sendable {
-    private let lock = NSCondition()
-    private var result: CurlResult?
+typealias BackgroundCurl = BackgroundValue<CurlResult>
 
-    init(_ arguments: [String], timeout: TimeInterval = 20) {
-        let thread = Thread { [self] in
-            let outcome =
-                (try? WebhookCurl.run(arguments, timeout: timeout))
+extension BackgroundValue where Value == CurlResult {
+    convenience init(_ arguments: [String], timeout: TimeInterval = 20) {
+        self.init {
+            (try? WebhookCurl.run(arguments, timeout: timeout))
                 ?? CurlResult(
                     exitCode: -1, status: nil, httpVersion: "0", numConnects: 0, body: Data(),
                     standardError: "curl did not start")
-            lock.lock()
-            result = outcome
-            lock.signal()
-            lock.unlock()
         }
-        thread.start()
-    }
-
-    func wait() -> CurlResult {
-        lock.lock()
-        defer { lock.unlock() }
-        while result == nil { lock.wait() }
-        return result!
     }
 }
 
