@@ -71,7 +71,8 @@ public final class SidecarServer: ServiceLifecycle.Service, Sendable {
                 .childChannelOption(.autoRead, value: false)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        TCPRelay.start(channel, route: route, environment: environment)
+                        try channel.pipeline.syncOperations.addHandler(
+                            TCPRelay.Starter(route: route, environment: environment))
                     }
                 }
                 .bind(host: route.listen.host, port: route.listen.port)
