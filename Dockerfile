@@ -17,8 +17,11 @@ COPY Package.* ./
 RUN swift package resolve $([ -f Package.resolved ] && echo --force-resolved-versions)
 COPY Sources ./Sources
 COPY Tests ./Tests
+# A section per function (the Makefile's RELEASE_FLAGS), so that the sidecar's link can put the functions it runs
+# in service together (Package.swift, Sources/backendtls-sidecar/hot-functions.order).
 RUN for product in backendtls-webhook backendtls-sidecar backendtls; do \
-        swift build -c release --static-swift-stdlib --product "$product" || exit 1; \
+        swift build -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections \
+            -Xcc -ffunction-sections -Xcxx -ffunction-sections --product "$product" || exit 1; \
     done \
     && mkdir -p /out/bin /out/libexec \
     && bin="$(swift build -c release --show-bin-path)" \

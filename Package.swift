@@ -8,6 +8,31 @@ let upcomingFeatures: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// How the release sidecar is linked on Linux, for its memory (issue 5's RSS goal; figures in BENCHMARKS.md).
+/// - lld, not gold: it packs the binary's 130,000 relative relocations into a few KiB (`-z pack-relative-relocs`)
+///   instead of 3 MiB that the dynamic loader reads at every start, and it can order functions.
+/// - `--no-export-dynamic` undoes the static standard library's `-export-dynamic`: exported, every relocated symbol
+///   was looked up by name at start-up, through 3.5 MiB of dynamic symbol tables.
+/// - The functions the sidecar runs in service go first (`hot-functions.order`, from bench/sidecar-order.sh): the
+///   kernel maps code into a process in 64 KiB runs around each page touched, so the same few MiB of hot code
+///   scattered over the 28 MiB of code made most of the process's RSS.
+let sidecarReleaseLinking: [LinkerSetting] = [
+    .unsafeFlags(
+        [
+            "-use-ld=lld",
+            // What the Swift driver once added for lld itself: sections reached only through __start_/__stop_
+            // symbols (Swift's metadata) survive --gc-sections.
+            "-Xlinker", "-z", "-Xlinker", "nostart-stop-gc",
+            "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+            "-Xlinker", "--no-export-dynamic",
+            "-Xlinker",
+            "--symbol-ordering-file=\(Context.packageDirectory)/Sources/backendtls-sidecar/hot-functions.order",
+            "-Xlinker", "--no-warn-symbol-ordering",
+        ],
+        .when(platforms: [.linux], configuration: .release)
+    )
+]
+
 let package = Package(
     name: "backendtls",
     platforms: [.macOS(.v15)],
@@ -170,7 +195,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: upcomingFeatures
+            exclude: ["hot-functions.order"],
+            swiftSettings: upcomingFeatures,
+            linkerSettings: sidecarReleaseLinking
         ),
         .executableTarget(
             name: "backendtls-fuzz",

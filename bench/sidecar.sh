@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sidecar throughput, latency and memory, side by side with nginx, HAProxy and stunnel in the same run.
-#   bench/sidecar.sh           (builds the release sidecar as the Dockerfile does, with the static Swift standard
-#                               library, into .build-static, unless BIN is set; DURATION=15s by default)
+#   bench/sidecar.sh           (builds the release sidecar as the Dockerfile does, `make sidecar-release`, into
+#                               .build-static, unless BIN is set; DURATION=15s by default)
 # One nginx TLS backend (tiny fixed response, keep-alive) serves every run. Runs, one after another, each
 # `wrk -t2 -c16 -d$DURATION --latency` after a short warm-up:
 #   1 direct to the backend over TLS (the ceiling)   2 sidecar HTTP mode   3 nginx as proxy   4 HAProxy
@@ -38,140 +38,26 @@ STUNNEL=$(command -v stunnel4 || command -v stunnel)
 NGINX=$(command -v nginx)
 
 if [ -z "${BIN:-}" ]; then
-    swift build -c release --static-swift-stdlib --scratch-path .build-static --product backendtls-sidecar >/dev/null
+    make --no-print-directory sidecar-release >/dev/null
     BIN=$ROOT/.build-static/release/backendtls-sidecar
 fi
 [ -x "$BIN" ] || { echo "sidecar binary $BIN not found" >&2; exit 1; }
 
-# --- bookkeeping -----------------------------------------------------------------------------------
-WORK=$(mktemp -d /tmp/backendtls-sidecar-bench.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-die() { echo "sidecar bench: FAILED: $*" >&2; exit 1; }
-
-stop() {  # pid
-    kill "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
-
-free_ports() {  # count -> ports, one per line
-    python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s); print(s.getsockname()[1])
-PY
-}
+FIXTURE_NAME=sidecar-bench
+. "$ROOT/bench/sidecar-fixture.sh"
 read -r BACKEND_PORT SIDECAR_PORT METRICS_PORT ROUTE_PORT NGINX_PORT HAPROXY_PORT STUNNEL_PORT CLOSING_PORT \
     FULL_HANDSHAKE_PORT <<<"$(free_ports 9 | tr '\n' ' ')"
 
-wait_port() {  # port pid what
-    local i
-    for i in $(seq 100); do
-        kill -0 "$2" 2>/dev/null || die "$3 exited during start-up (log: $(tail -5 "$WORK/$3.log" 2>/dev/null))"
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    die "$3 is not listening on 127.0.0.1:$1 after 10 s"
-}
-
-# --- PKI: a CA and a server certificate for backend.default.svc ------------------------------------
-cat >"$WORK/openssl.cnf" <<EOF
-[ req ]
-distinguished_name = dn
-prompt = no
-[ dn ]
-CN = unused
-[ ca ]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[ server ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-subjectAltName = DNS:$NAME
-EOF
-(
-    cd "$WORK"
-    export OPENSSL_CONF="$WORK/openssl.cnf"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -days 30 \
-        -subj "/CN=backendtls bench CA" -extensions ca
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
-        -subj "/CN=$NAME"
-    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -out server.crt \
-        -extfile openssl.cnf -extensions server
-) >"$WORK/openssl.log" 2>&1 || { cat "$WORK/openssl.log" >&2; die "openssl"; }
+make_pki
 
 # --- backend: nginx, TLS, tiny fixed response; reports the SNI it saw ------------------------------
-nginx_common() {  # prefix
-    mkdir -p "$1/logs"
-    cat <<EOF
-worker_processes auto;
-daemon off;
-master_process on;
-pid $1/nginx.pid;
-error_log $1/logs/error.log warn;
-events { worker_connections 4096; }
-EOF
-}
-http_common() {  # prefix
-    cat <<EOF
-    access_log off;
-    keepalive_requests 100000000;
-    keepalive_timeout 75s;
-    client_body_temp_path $1/body;
-    proxy_temp_path $1/proxy;
-    fastcgi_temp_path $1/fastcgi;
-    uwsgi_temp_path $1/uwsgi;
-    scgi_temp_path $1/scgi;
-EOF
-}
-backend_server() {  # port [extra directives...]: the backend's TLS server block, reporting SNI and resumption
-    local port=$1
-    shift
-    cat <<EOF
-    server {
-        listen 127.0.0.1:$port ssl;
-        ssl_certificate $WORK/server.crt;
-        ssl_certificate_key $WORK/server.key;
-        ssl_protocols TLSv1.2 TLSv1.3;
-$(printf '        %s\n' "$@")
-        location / {
-            default_type text/plain;
-            add_header X-Backend-SNI "\$ssl_server_name" always;
-            add_header X-Session-Reused "\$ssl_session_reused" always;
-            return 200 "ok\n";
-        }
-    }
-EOF
-}
 {
-    nginx_common "$WORK/backend"
-    echo "http {"
-    http_common "$WORK/backend"
     backend_server "$BACKEND_PORT"
     # One response per connection: every request through the sidecar opens a new upstream TLS connection;
     # one server resumes sessions (tickets, nginx's default), the other forces full handshakes.
     backend_server "$CLOSING_PORT" "keepalive_requests 1;"
     backend_server "$FULL_HANDSHAKE_PORT" "keepalive_requests 1;" "ssl_session_tickets off;" "ssl_session_cache off;"
-    echo "}"
-} >"$WORK/backend.conf"
-"$NGINX" -p "$WORK/backend" -e "$WORK/backend/logs/error.log" -c "$WORK/backend.conf" >"$WORK/backend.log" 2>&1 &
-BACKEND_PID=$!
-PIDS+=("$BACKEND_PID")
-wait_port "$BACKEND_PORT" "$BACKEND_PID" backend
+} | start_backend "$BACKEND_PORT"
 
 # --- measurement helpers ---------------------------------------------------------------------------
 status_sum() {  # FIELD pids... -> FIELD of /proc/PID/status (KiB) summed over the processes
@@ -202,23 +88,6 @@ cpu_ticks() { stat_sum '$12 + $13' "$@"; }
 proc_tree() {  # pid -> pid and its children
     echo "$1"
     pgrep -P "$1" 2>/dev/null || true
-}
-
-# verify URL [curl args...]: one request must come back 200 with our body, and the backend must have seen
-# the SNI backend.default.svc — i.e. the bytes did cross TLS set up with the policy's settings.
-verify() {
-    local what=$1 url=$2
-    shift 2
-    local code sni body
-    code=$(curl -sS -o "$WORK/verify.body" -D "$WORK/verify.headers" -w '%{http_code}' --max-time 10 "$@" "$url") \
-        || die "$what: curl $url failed"
-    body=$(cat "$WORK/verify.body")
-    sni=$(tr -d '\r' <"$WORK/verify.headers" | awk -F': ' 'tolower($1) == "x-backend-sni" {print $2}')
-    if [ "$code" != 200 ] || [ "$body" != ok ] || [ "$sni" != "$NAME" ]; then
-        echo "--- $what: HTTP $code, SNI seen by the backend: '${sni}'" >&2
-        cat "$WORK/verify.headers" "$WORK/verify.body" >&2
-        die "$what does not return 200 through TLS to $NAME"
-    fi
 }
 
 declare -A LABEL REQS RPS P50 P99 IDLE PEAK ERRS CPU ANON FAULTS
@@ -267,70 +136,7 @@ measure() {
     echo "  measured $label: ${RPS[$key]} req/s" >&2
 }
 
-# --- sidecar configuration ------------------------------------------------------------------------
-mkdir -p "$WORK/config"
-cat >"$WORK/config/service.yaml" <<EOF
-apiVersion: v1
-kind: Service
-metadata:
-  name: backend
-  namespace: default
-spec:
-  clusterIP: 127.0.0.1
-  ports:
-    - name: https
-      port: $BACKEND_PORT
-    - name: closing
-      port: $CLOSING_PORT
-    - name: full-handshake
-      port: $FULL_HANDSHAKE_PORT
-EOF
-{
-    cat <<EOF
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: backend-ca
-  namespace: default
-data:
-  ca.crt: |
-EOF
-    sed 's/^/    /' "$WORK/ca.crt"
-} >"$WORK/config/ca.yaml"
-cat >"$WORK/config/policy.yaml" <<EOF
-apiVersion: gateway.networking.k8s.io/v1
-kind: BackendTLSPolicy
-metadata:
-  name: backend
-  namespace: default
-spec:
-  targetRefs:
-    - group: ""
-      kind: Service
-      name: backend
-  validation:
-    caCertificateRefs:
-      - group: ""
-        kind: ConfigMap
-        name: backend-ca
-    hostname: $NAME
-EOF
-
-SIDECAR_PID=
-sidecar_pids() { echo "$SIDECAR_PID"; }
-start_sidecar() {
-    "$BIN" --config-dir "$WORK/config" --listen "127.0.0.1:$SIDECAR_PORT" --metrics-listen "127.0.0.1:$METRICS_PORT" \
-        --route "127.0.0.1:$ROUTE_PORT=backend.default:$BACKEND_PORT" --log-level warning >"$WORK/sidecar.log" 2>&1 &
-    SIDECAR_PID=$!
-    PIDS+=("$SIDECAR_PID")
-    wait_port "$METRICS_PORT" "$SIDECAR_PID" sidecar
-    local i
-    for i in $(seq 100); do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/readyz")" = 200 ] && return 0
-        sleep 0.1
-    done
-    die "sidecar not ready after 10 s: $(tail -5 "$WORK/sidecar.log")"
-}
+write_sidecar_config https="$BACKEND_PORT" closing="$CLOSING_PORT" full-handshake="$FULL_HANDSHAKE_PORT"
 
 echo "backend nginx on 127.0.0.1:$BACKEND_PORT; $(nproc) CPUs; wrk ${WRK_ARGS[*]} -d$DURATION (after ${WARMUP} warm-up)" >&2
 
