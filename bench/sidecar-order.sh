@@ -11,8 +11,8 @@
 #
 # How: the sidecar runs under valgrind's callgrind (which records every function executed) against an nginx TLS
 # backend, as the benchmark runs it: start-up from --config-dir, HTTP mode over kept-alive and new upstream
-# connections (full and resumed handshakes, TLS 1.3 and 1.2), TCP mode, metrics and probes, a configuration
-# reload, shutdown.
+# connections (full and resumed handshakes, TLS 1.3 and 1.2), clients resetting mid-request, TCP mode, metrics
+# and probes, a configuration reload, shutdown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -67,6 +67,16 @@ run_requests() {  # what: keep-alive and parallel HTTP mode, new upstream connec
         || die "$1: HTTP mode, TLS 1.2"
     urls 100 "http://127.0.0.1:$ROUTE_PORT/" | curl -sf --no-progress-meter --parallel --parallel-max 4 -K - \
         || die "$1: TCP mode"
+    # Clients that reset their connection with a request in flight, as wrk does when it stops.
+    python3 - "$SIDECAR_PORT" "$BACKEND_PORT" <<'PY' || die "$1: resets"
+import socket, struct, sys, time
+for _ in range(20):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(f"GET / HTTP/1.1\r\nHost: backend:{sys.argv[2]}\r\n\r\n".encode())
+    time.sleep(0.01)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+PY
     curl -sf -o /dev/null "http://127.0.0.1:$METRICS_PORT/metrics" || die "$1: metrics"
     curl -sf -o /dev/null "http://127.0.0.1:$METRICS_PORT/healthz" || die "$1: healthz"
 }
