@@ -8,6 +8,8 @@
 # The Helm chart (charts/backendtls) and the sidecar example run /usr/local/bin/backendtls-webhook and
 # /usr/local/bin/backendtls-sidecar from it as user 65532.
 ARG SWIFT_VERSION=6.3
+# glibc 2.36 or later: the sidecar is linked with packed relative relocations (DT_RELR, Package.swift). noble has
+# 2.39; jammy's 2.35 cannot start it, which the build stage's start-up check below reports.
 ARG UBUNTU=noble
 
 FROM swift:${SWIFT_VERSION}-${UBUNTU} AS build
@@ -26,7 +28,8 @@ RUN for product in backendtls-webhook backendtls-sidecar backendtls; do \
     && mkdir -p /out/bin /out/libexec \
     && bin="$(swift build -c release --show-bin-path)" \
     && cp "$bin/backendtls-webhook" "$bin/backendtls-sidecar" "$bin/backendtls" /out/bin/ \
-    && cp /usr/libexec/swift/linux/swift-backtrace-static /out/libexec/
+    && cp /usr/libexec/swift/linux/swift-backtrace-static /out/libexec/ \
+    && /out/bin/backendtls-sidecar --help >/dev/null
 
 # Same Ubuntu release as the build image, so the glibc the binaries were linked against is there.
 FROM ubuntu:${UBUNTU}

@@ -12,7 +12,7 @@ let upcomingFeatures: [SwiftSetting] = [
 /// - lld, not gold: it packs the binary's 130,000 relative relocations into a few KiB (`-z pack-relative-relocs`)
 ///   instead of 3 MiB that the dynamic loader reads at every start, and it can order functions.
 /// - `--no-export-dynamic` undoes the static standard library's `-export-dynamic`: exported, every relocated symbol
-///   was looked up by name at start-up, through 3.5 MiB of dynamic symbol tables.
+///   was looked up by name at start-up, through 3.7 MiB of dynamic symbol tables.
 /// - The functions the sidecar runs in service go first (`hot-functions.order`, from bench/sidecar-order.sh): the
 ///   kernel maps code into a process in 64 KiB runs around each page touched, so the same few MiB of hot code
 ///   scattered over the 28 MiB of code made most of the process's RSS.

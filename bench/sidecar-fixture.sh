@@ -116,7 +116,8 @@ $(printf '        %s\n' "$@")
 EOF
 }
 # start_backend PORT < server blocks (backend_server ...): the backend nginx, in $WORK/backend, serving those
-# blocks; returns once it listens on PORT
+# blocks; returns once it listens on PORT. Call it in the main shell (redirect its input, do not pipe into it):
+# in a subshell its PIDS entry would be lost and the backend left running.
 start_backend() {
     {
         nginx_common "$WORK/backend"

@@ -38,11 +38,12 @@ FIXTURE_NAME=sidecar-order
 . "$ROOT/bench/sidecar-fixture.sh"
 read -r BACKEND_PORT CLOSING_PORT TLS12_PORT SIDECAR_PORT METRICS_PORT ROUTE_PORT <<<"$(free_ports 6 | tr '\n' ' ')"
 make_pki
-{
+# In the main shell (not the end of a pipeline), so that the backend joins PIDS and is stopped on exit.
+start_backend "$BACKEND_PORT" < <(
     backend_server "$BACKEND_PORT"
     backend_server "$CLOSING_PORT" "keepalive_requests 1;"
     backend_server "$TLS12_PORT" "ssl_conf_command MaxProtocol TLSv1.2;"
-} | start_backend "$BACKEND_PORT"
+)
 write_sidecar_config https="$BACKEND_PORT" closing="$CLOSING_PORT" tls12="$TLS12_PORT"
 
 # valgrind cannot read the DWARF of Swift 6 objects; the symbol table is all callgrind needs.

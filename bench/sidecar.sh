@@ -51,13 +51,14 @@ read -r BACKEND_PORT SIDECAR_PORT METRICS_PORT ROUTE_PORT NGINX_PORT HAPROXY_POR
 make_pki
 
 # --- backend: nginx, TLS, tiny fixed response; reports the SNI it saw ------------------------------
-{
+# In the main shell (not the end of a pipeline), so that the backend joins PIDS and is stopped on exit.
+start_backend "$BACKEND_PORT" < <(
     backend_server "$BACKEND_PORT"
     # One response per connection: every request through the sidecar opens a new upstream TLS connection;
     # one server resumes sessions (tickets, nginx's default), the other forces full handshakes.
     backend_server "$CLOSING_PORT" "keepalive_requests 1;"
     backend_server "$FULL_HANDSHAKE_PORT" "keepalive_requests 1;" "ssl_session_tickets off;" "ssl_session_cache off;"
-} | start_backend "$BACKEND_PORT"
+)
 
 # --- measurement helpers ---------------------------------------------------------------------------
 status_sum() {  # FIELD pids... -> FIELD of /proc/PID/status (KiB) summed over the processes

@@ -21,9 +21,10 @@ enum TCPRelay {
         }
 
         func channelActive(context: ChannelHandlerContext) {
+            let channel = context.channel
             context.fireChannelActive()
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-            TCPRelay.start(context.channel, route: route, environment: environment)
+            TCPRelay.start(channel, route: route, environment: environment)
         }
     }
 
@@ -43,6 +44,12 @@ enum TCPRelay {
             .whenComplete { result in
                 switch result {
                 case .success(let upstream):
+                    // A client gone while the upstream was made: its pipeline is torn down later in this
+                    // tick, so adding the relay would still succeed and leave the upstream open.
+                    guard downstream.isActive else {
+                        upstream.close(promise: nil)
+                        return
+                    }
                     let (local, remote) = GlueHandler.matchedPair()
                     do {
                         try downstream.pipeline.syncOperations.addHandler(local)
