@@ -29,7 +29,16 @@ final class GlueHandler: ChannelDuplexHandler {
     private func partnerWrite(_ data: NIOAny) { context?.write(data, promise: nil) }
     private func partnerFlush() { context?.flush() }
     private func partnerWriteEOF() { context?.close(mode: .output, promise: nil) }
-    private func partnerCloseFull() { context?.close(promise: nil) }
+    /// Closes once what was written to this side has gone out. NIO's close drops the writes it still holds,
+    /// so a backend that answered and closed at once lost the end of its answer, megabytes to a slow reader;
+    /// the promise of an empty write completes after every write before it.
+    private func partnerCloseFull() {
+        guard let context else { return }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0)), promise: written)
+        let channel = context.channel
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+    }
     private var partnerWritable: Bool { context?.channel.isWritable ?? false }
 
     private func partnerBecameWritable() {

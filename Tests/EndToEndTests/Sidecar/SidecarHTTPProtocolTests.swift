@@ -120,6 +120,40 @@ struct SidecarHTTPProtocolTests {
         #expect(growth < Self.memoryGrowthLimitKiB, "RSS grew by \(growth) KiB while the client did not read")
     }
 
+    /// TCP mode: the backend sends a large response and closes; a client that reads slowly still gets every
+    /// byte. The relay closed the client's connection as soon as the backend's did, which dropped what it
+    /// still held for the client.
+    @Test func tcpRouteDeliversAllOfAResponseTheBackendClosedAfter() throws {
+        let pki = try SidecarPKI.shared()
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        try bed.nginx.start([.tls(name: "backend", certificates: [SidecarPKI.serviceHostname: pki.leaf])])
+        let port = bed.nginx.port("backend")
+        try bed.write(
+            "all.yaml", Manifest.service("backend", ports: [("https", port)]),
+            Manifest.caConfigMap("backend-ca", pem: pki.root.certificatePEM),
+            Manifest.policy("backend", service: "backend"))
+        let sidecar = try bed.startSidecar(routes: ["backend.default:\(port)"])
+        try randomFile(bed.nginx.fileDirectory.appendingPathComponent("large.bin"), count: 8 << 20)
+        let script = #"""
+            import socket, sys, time
+            with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+                s.sendall(b"GET /files/large.bin HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\r\n")
+                data = bytearray()
+                while chunk := s.recv(16384):
+                    data += chunk
+                    time.sleep(0.001)
+                print(len(data) - data.find(b"\r\n\r\n") - 4, data[:data.find(b"\r\n")].decode())
+            """#
+        for _ in 0..<3 {
+            let output = try ProcessRunner.run("python3", ["-c", script, String(sidecar.routePorts[0])])
+            #expect(
+                output.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "\(8 << 20) HTTP/1.1 200 OK",
+                "\(output.standardError)\n\(bed.diagnostics)")
+        }
+    }
+
     /// `--client-idle-timeout 1`: a client that never finishes its request head, or sits on a keep-alive
     /// connection, is closed; one that merely stops reading a response in flight for longer keeps it.
     @Test func idleClientsAreClosedButNotWhileAResponseIsInFlight() throws {
