@@ -535,13 +535,8 @@ struct SidecarEndToEndTests {
         let pki = try SidecarPKI.shared()
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        try bed.nginx.start([.tls(name: "backend", certificates: [Self.hostname: pki.leaf])])
-        let port = bed.nginx.port("backend")
-        try bed.write(
-            "all.yaml", Manifest.caConfigMap("backend-ca", pem: pki.root.certificatePEM),
-            Manifest.service("backend", ports: [("https", port)]),
-            Manifest.policy("backend", service: "backend"))
-        let sidecar = try bed.startSidecar(routes: ["backend.default:\(port)"])
+        let (sidecar, _) = try bed.startPolicedBackend(
+            presenting: pki.leaf, trusting: pki.root.certificatePEM, tcpRoute: true)
 
         // 300 rounds of 8 connections at once, each one request; prints how many were answered with 200.
         let script = #"""

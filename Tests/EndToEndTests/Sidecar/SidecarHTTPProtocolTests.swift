@@ -127,13 +127,8 @@ struct SidecarHTTPProtocolTests {
         let pki = try SidecarPKI.shared()
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        try bed.nginx.start([.tls(name: "backend", certificates: [SidecarPKI.serviceHostname: pki.leaf])])
-        let port = bed.nginx.port("backend")
-        try bed.write(
-            "all.yaml", Manifest.service("backend", ports: [("https", port)]),
-            Manifest.caConfigMap("backend-ca", pem: pki.root.certificatePEM),
-            Manifest.policy("backend", service: "backend"))
-        let sidecar = try bed.startSidecar(routes: ["backend.default:\(port)"])
+        let (sidecar, _) = try bed.startPolicedBackend(
+            presenting: pki.leaf, trusting: pki.root.certificatePEM, tcpRoute: true)
         try randomFile(bed.nginx.fileDirectory.appendingPathComponent("large.bin"), count: 8 << 20)
         let script = #"""
             import socket, sys, time

@@ -700,10 +700,10 @@ final class SidecarTestbed {
     }
 
     /// nginx presenting `certificate` for the policy's hostname, the Service, a policy trusting `bundle`,
-    /// and the sidecar, ready.
+    /// and the sidecar, ready; with `tcpRoute`, also relaying its first TCP route to the backend.
     func startPolicedBackend(
         presenting certificate: Credential, trusting bundle: String, protocols: String = "TLSv1.2 TLSv1.3",
-        arguments: [String] = []
+        arguments: [String] = [], tcpRoute: Bool = false
     ) throws -> (sidecar: SidecarUnderTest, port: Int) {
         try nginx.start([
             .tls(name: "backend", certificates: [SidecarPKI.serviceHostname: certificate], protocols: protocols)
@@ -712,7 +712,7 @@ final class SidecarTestbed {
         try write(
             "all.yaml", Manifest.service("backend", ports: [("https", port)]),
             Manifest.caConfigMap("backend-ca", pem: bundle), Manifest.policy("backend", service: "backend"))
-        return (try startSidecar(arguments: arguments), port)
+        return (try startSidecar(routes: tcpRoute ? ["backend.default:\(port)"] : [], arguments: arguments), port)
     }
 
     @discardableResult
