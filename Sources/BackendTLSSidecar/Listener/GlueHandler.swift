@@ -1,7 +1,8 @@
 import NIOCore
 
 /// Relays bytes between two channels with back-pressure (TCP mode), after NIO's connect-proxy example:
-/// each side stops reading while its partner cannot write, and closing either side closes both.
+/// each side stops reading while its partner cannot write; the end of one side's input shuts the other's
+/// output (half-close), and closing either side closes both, each after what it was given is written.
 final class GlueHandler: ChannelDuplexHandler {
     typealias InboundIn = NIOAny
     typealias OutboundIn = NIOAny
@@ -28,16 +29,22 @@ final class GlueHandler: ChannelDuplexHandler {
 
     private func partnerWrite(_ data: NIOAny) { context?.write(data, promise: nil) }
     private func partnerFlush() { context?.flush() }
-    private func partnerWriteEOF() { context?.close(mode: .output, promise: nil) }
+    /// Passes the end of the partner's input on: this side's output is shut once what was written to it
+    /// has gone out. With this side's input already shut, NIO turns that into a full close at once.
+    private func partnerWriteEOF() { afterWritten { $0.close(mode: .output, promise: nil) } }
+
     /// Closes once what was written to this side has gone out. NIO's close drops the writes it still holds,
-    /// so a backend that answered and closed at once lost the end of its answer, megabytes to a slow reader;
-    /// the promise of an empty write completes after every write before it.
-    private func partnerCloseFull() {
+    /// so a backend that answered and closed at once lost the end of its answer, megabytes to a slow reader.
+    private func partnerCloseFull() { afterWritten { $0.close(promise: nil) } }
+
+    /// Runs `body` once every write so far has completed: the promise of an empty write completes after every
+    /// write before it.
+    private func afterWritten(_ body: @escaping @Sendable (any Channel) -> Void) {
         guard let context else { return }
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0)), promise: written)
         let channel = context.channel
-        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        written.futureResult.whenComplete { _ in body(channel) }
     }
     private var partnerWritable: Bool { context?.channel.isWritable ?? false }
 

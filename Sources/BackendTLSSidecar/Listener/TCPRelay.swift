@@ -6,14 +6,18 @@ import Prometheus
 /// TCP mode: each accepted connection is resolved and relayed over a connection originated with the
 /// resolved settings. A refusal closes the connection (TCP has no error page) and is logged with its reason.
 enum TCPRelay {
-    /// Starts the relay once the accepted connection is active. The listener runs its initializer before it
-    /// registers the connection, and a read asked for before registration is lost: NIO marks it pending, and
-    /// activation then does not ask again. Started from the initializer, the relay left a connection unread
-    /// for ever whenever the upstream handshake finished first (29 of 1,200 connections in bursts of 8).
+    /// Starts the relay once the accepted connection is active, and holds what arrives before the relay
+    /// exists. Started from the listener's initializer, before NIO registers the connection, the read the
+    /// relay asked for was lost (NIO marks it pending and activation does not ask again) whenever the upstream
+    /// handshake finished first: 29 of 1,200 connections in bursts of 8 were never read. A client that sends
+    /// and shuts down its side before the upstream is ready has its bytes read at once (NIO reads up to the
+    /// end of input regardless of autoRead); they and the end of input are handed to the relay later.
     final class Starter: ChannelInboundHandler, RemovableChannelHandler {
         typealias InboundIn = NIOAny
         private let route: SidecarConfiguration.Route
         private let environment: SidecarEnvironment
+        private var early: [NIOAny] = []
+        private var inputClosed = false
 
         init(route: SidecarConfiguration.Route, environment: SidecarEnvironment) {
             self.route = route
@@ -21,10 +25,29 @@ enum TCPRelay {
         }
 
         func channelActive(context: ChannelHandlerContext) {
-            let channel = context.channel
             context.fireChannelActive()
+            TCPRelay.start(context.channel, route: route, environment: environment)
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { early.append(data) }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case .inputClosed? = event as? ChannelEvent {
+                inputClosed = true
+            } else {
+                context.fireUserInboundEventTriggered(event)
+            }
+        }
+
+        /// The relay now follows this handler: gives it what arrived early, then leaves the pipeline.
+        /// - Returns: whether the client had already shut down its side (nothing more to read).
+        func handOver(context: ChannelHandlerContext) -> Bool {
+            for data in early { context.fireChannelRead(data) }
+            if !early.isEmpty { context.fireChannelReadComplete() }
+            early = []
+            if inputClosed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-            TCPRelay.start(channel, route: route, environment: environment)
+            return inputClosed
         }
     }
 
@@ -51,16 +74,22 @@ enum TCPRelay {
                         return
                     }
                     let (local, remote) = GlueHandler.matchedPair()
+                    let inputClosed: Bool
                     do {
                         try downstream.pipeline.syncOperations.addHandler(local)
                         try upstream.pipeline.syncOperations.addHandler(remote)
+                        let starter = try downstream.pipeline.syncOperations.handler(type: Starter.self)
+                        let context = try downstream.pipeline.syncOperations.context(handler: starter)
+                        inputClosed = starter.handOver(context: context)
                     } catch {
                         downstream.close(promise: nil)
                         upstream.close(promise: nil)
                         return
                     }
-                    downstream.setOption(.autoRead, value: true).whenComplete { _ in }
-                    downstream.read()
+                    if !inputClosed {
+                        downstream.setOption(.autoRead, value: true).whenComplete { _ in }
+                        downstream.read()
+                    }
                 case .failure(let error):
                     refuse(downstream, "\(error)", environment: environment)
                 }

@@ -98,6 +98,8 @@ public struct UpstreamConnector: Sendable {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP routes pass a backend's end of output on to the client, and the reverse (GlueHandler).
+            .channelOption(.allowRemoteHalfClosure, value: use == .tcp)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let entry, let tls else { return }

@@ -566,6 +566,75 @@ struct SidecarEndToEndTests {
             "\(output.standardError)\n\(bed.diagnostics)")
     }
 
+    /// A client that sends, then shuts down its side, still gets the backend's answer: the relay passes the
+    /// end of input on (TLS close_notify to the backend) instead of closing, then relays the answer. The
+    /// client's bytes and end arrive before the upstream connection is ready and are held until it is. This
+    /// backend reads to the end before it answers, as protocols built on half-close do; nginx takes a
+    /// client's end of input for an abort.
+    @Test func tcpRouteRelaysAHalfCloseAndTheAnswerAfterIt() throws {
+        let pki = try SidecarPKI.shared()
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let port = try LoopbackPort.free()
+        let chain = bed.directory.appendingPathComponent("half-close.crt")
+        let key = bed.directory.appendingPathComponent("half-close.key")
+        try pki.leaf.chainPEM.write(to: chain, atomically: true, encoding: .utf8)
+        try pki.leaf.keyPEM.write(to: key, atomically: true, encoding: .utf8)
+        let server = #"""
+            import socket, ssl, sys
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[2], sys.argv[3])
+            listener = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+            while True:
+                connection, _ = listener.accept()
+                try:
+                    with context.wrap_socket(connection, server_side=True) as tls:
+                        received = 0
+                        while chunk := tls.recv(65536):
+                            received += len(chunk)
+                        tls.sendall(b"received %d\n" % received + b"x" * (1 << 20))
+                except (OSError, ssl.SSLError):
+                    pass
+            """#
+        let backend = try ChildProcess(
+            "/usr/bin/env", ["python3", "-c", server, String(port), chain.path, key.path],
+            log: bed.directory.appendingPathComponent("half-close.log"))
+        defer { _ = backend.stop() }
+        try bed.write(
+            "all.yaml", Manifest.caConfigMap("backend-ca", pem: pki.root.certificatePEM),
+            Manifest.service("backend", ports: [("https", port)]), Manifest.policy("backend", service: "backend"))
+        let sidecar = try bed.startSidecar(routes: ["backend.default:\(port)"])
+
+        let client = #"""
+            import socket, sys, time
+            backend, route = int(sys.argv[1]), int(sys.argv[2])
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", backend)).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            answers = []
+            for _ in range(3):
+                with socket.create_connection(("127.0.0.1", route), timeout=10) as s:
+                    s.sendall(b"y" * 100000)
+                    s.shutdown(socket.SHUT_WR)
+                    data = bytearray()
+                    while chunk := s.recv(65536):
+                        data += chunk
+                    newline = data.find(b"\n")
+                    answers.append(data[:newline].decode() + " +" + str(len(data) - newline - 1))
+            print(" / ".join(answers))
+            """#
+        let output = try ProcessRunner.run(
+            "python3", ["-c", client, String(port), String(sidecar.routePorts[0])])
+        let answer = "received 100000 +\(1 << 20)"
+        #expect(
+            output.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+                == [answer, answer, answer].joined(separator: " / "),
+            "\(output.standardError)\n\(bed.diagnostics)")
+    }
+
     @Test func sigtermShutsDownGracefully() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
