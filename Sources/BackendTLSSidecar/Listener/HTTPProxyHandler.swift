@@ -2,13 +2,6 @@ import BackendTLS
 import Logging
 import NIOCore
 import NIOHTTP1
-import Prometheus
-
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
 
 /// HTTP mode: one per downstream (app) connection. Each request names a Service by its authority; the
 /// resolver decides TLS (with exactly the policy's settings), plaintext (no policy), or a refusal (502/503
@@ -22,10 +15,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private let pool: UpstreamConnectionPool
     private var state = State.idle
     private var context: ChannelHandlerContext?
-    private var lastTarget: Target?
-    private var lastRoute: Route?
-    /// The request counter of the last status answered, so a keep-alive connection looks it up once.
-    private var lastRequestCounter: (code: Int, counter: Counter)?
+    private var memo = Memo()
     /// Parts of pipelined requests that arrived while an exchange was in flight, replayed in order when it
     /// ends. Reading pauses while any wait, so at most one read's worth is held. Unpipelined requests (the
     /// usual case) change no read interest: gating every request, as NIO's pipelining handler does, cost two
@@ -117,14 +107,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         let keepAlive = head.isKeepAlive && head.method != .CONNECT
         let http10Client = head.version.major < 1 || (head.version.major == 1 && head.version.minor == 0)
         let target: Target
-        switch Target.parse(head, defaultNamespace: environment.configuration.namespace, known: lastTarget) {
-        case .success(let parsed):
-            target = parsed
-            lastTarget = parsed
+        switch memo.target(of: head, defaultNamespace: environment.configuration.namespace) {
+        case .success(let parsed): target = parsed
         case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
         let key: UpstreamConnectionPool.Key
-        switch route(target) {
+        switch memo.key(for: target, environment: environment) {
         case .success(let routed): key = routed
         case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
@@ -194,21 +182,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             }
             resumeReading(context: context)
         }
-    }
-
-    /// Where and how to connect for the target, reusing the connection's last answer while it holds.
-    private func route(_ target: Target) -> Result<UpstreamConnectionPool.Key, ProxyFailure> {
-        let minute = Int(Date().timeIntervalSince1970 / 60)
-        if let route = lastRoute, route.hostHeader == target.hostHeader, route.minute == minute,
-            route.key.generation == environment.state.generation
-        {
-            return .success(route.key)
-        }
-        let resolved = Route.resolve(target, environment: environment)
-        if case .success(let key) = resolved {
-            lastRoute = Route(hostHeader: target.hostHeader, key: key, minute: minute)
-        }
-        return resolved
     }
 
     /// Points the connection's relay (installed once per upstream connection) at this downstream.
@@ -290,7 +263,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             forwarding.reusable = head.isKeepAlive
             ClientResponseHead.prepareFinal(
                 &head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive)
-            countRequest(code: Int(head.status.code))
+            memo.countRequest(code: Int(head.status.code), metrics: environment.metrics)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
         case .body(let buffer):
             // Flushed when the upstream read burst ends (or at `.end`): one write syscall per response, not per part.
@@ -386,13 +359,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    private func countRequest(code: Int) {
-        if let last = lastRequestCounter, last.code == code { return last.counter.increment() }
-        let counter = environment.metrics.requests(code: code)
-        lastRequestCounter = (code, counter)
-        counter.increment()
-    }
-
     // MARK: Refusals
 
     /// - Parameter requestEnded: the request's end already arrived (refusals after an async connect), so the
@@ -405,7 +371,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             metadata: [
                 "status": "\(failure.status)", "reason": "\(failure.reason)", "detail": "\(failure.headerValue)",
             ])
-        countRequest(code: failure.status)
+        memo.countRequest(code: failure.status, metrics: environment.metrics)
         context.write(wrapOutboundOut(.head(failure.responseHead(keepAlive: keepAlive))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: failure.body)))), promise: nil)
         finishResponse(trailers: nil, keepAlive: keepAlive, requestEnded: requestEnded, context: context)

@@ -1,7 +1,6 @@
 import BackendTLS
 import Logging
 import NIOCore
-import Prometheus
 
 /// TCP mode: each accepted connection is resolved and relayed over a connection originated with the
 /// resolved settings. A refusal closes the connection (TCP has no error page) and is logged with its reason.
@@ -26,7 +25,7 @@ enum TCPRelay {
 
         func channelActive(context: ChannelHandlerContext) {
             context.fireChannelActive()
-            TCPRelay.start(context.channel, route: route, environment: environment)
+            connect(context: context)
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) { early.append(data) }
@@ -39,32 +38,21 @@ enum TCPRelay {
             }
         }
 
-        /// The relay now follows this handler: gives it what arrived early, then leaves the pipeline.
-        /// - Returns: whether the client had already shut down its side (nothing more to read).
-        func handOver(context: ChannelHandlerContext) -> Bool {
-            for data in early { context.fireChannelRead(data) }
-            if !early.isEmpty { context.fireChannelReadComplete() }
-            early = []
-            if inputClosed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-            return inputClosed
-        }
-    }
-
-    static func start(_ downstream: any Channel, route: SidecarConfiguration.Route, environment: SidecarEnvironment) {
-        let plan: UpstreamPlan
-        switch UpstreamPlan.make(
-            namespace: route.namespace, service: route.service, port: route.port,
-            fallbackHost: "\(route.service).\(route.namespace).svc", environment: environment)
-        {
-        case .success(let made): plan = made
-        case .failure(let failure): return refuse(downstream, failure.headerValue, environment: environment)
-        }
-        let host = plan.host
-        let settings = plan.settings
-        environment.connector.connect(host: host, port: route.port, tls: settings, use: .tcp, on: downstream.eventLoop)
+        private func connect(context: ChannelHandlerContext) {
+            let downstream = context.channel
+            let plan: UpstreamPlan
+            switch UpstreamPlan.make(
+                namespace: route.namespace, service: route.service, port: route.port,
+                fallbackHost: "\(route.service).\(route.namespace).svc", environment: environment)
+            {
+            case .success(let made): plan = made
+            case .failure(let failure): return refuse(downstream, failure.headerValue)
+            }
+            environment.connector.connect(
+                host: plan.host, port: route.port, tls: plan.settings, use: .tcp, on: downstream.eventLoop
+            )
             .assumeIsolated()
-            .whenComplete { result in
+            .whenComplete { [self] result in
                 switch result {
                 case .success(let upstream):
                     // A client gone while the upstream was made: its pipeline is torn down later in this
@@ -74,30 +62,39 @@ enum TCPRelay {
                         return
                     }
                     let (local, remote) = GlueHandler.matchedPair()
-                    let inputClosed: Bool
                     do {
                         try downstream.pipeline.syncOperations.addHandler(local)
                         try upstream.pipeline.syncOperations.addHandler(remote)
-                        let starter = try downstream.pipeline.syncOperations.handler(type: Starter.self)
-                        let context = try downstream.pipeline.syncOperations.context(handler: starter)
-                        inputClosed = starter.handOver(context: context)
                     } catch {
                         downstream.close(promise: nil)
                         upstream.close(promise: nil)
                         return
                     }
-                    if !inputClosed {
-                        downstream.setOption(.autoRead, value: true).whenComplete { _ in }
-                        downstream.read()
-                    }
+                    handOver(context: context)
                 case .failure(let error):
-                    refuse(downstream, "\(error)", environment: environment)
+                    refuse(downstream, "\(error)")
                 }
             }
-    }
+        }
 
-    private static func refuse(_ channel: any Channel, _ reason: String, environment: SidecarEnvironment) {
-        environment.logger.warning("TCP connection refused", metadata: ["reason": "\(reason)"])
-        channel.close(promise: nil)
+        /// The relay now follows this handler: gives it what arrived early, leaves the pipeline, and lets the
+        /// client's bytes flow unless its side has already ended.
+        private func handOver(context: ChannelHandlerContext) {
+            let downstream = context.channel
+            for data in early { context.fireChannelRead(data) }
+            if !early.isEmpty { context.fireChannelReadComplete() }
+            early = []
+            if inputClosed { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            if !inputClosed {
+                downstream.setOption(.autoRead, value: true).whenComplete { _ in }
+                downstream.read()
+            }
+        }
+
+        private func refuse(_ channel: any Channel, _ reason: String) {
+            environment.logger.warning("TCP connection refused", metadata: ["reason": "\(reason)"])
+            channel.close(promise: nil)
+        }
     }
 }

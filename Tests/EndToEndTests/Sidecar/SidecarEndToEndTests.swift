@@ -44,13 +44,6 @@ struct SidecarEndToEndTests {
             sourceLocation: sourceLocation)
     }
 
-    private func startPolicedBackend(
-        in bed: SidecarTestbed, presenting certificate: Credential, trusting bundle: String,
-        protocols: String = "TLSv1.2 TLSv1.3"
-    ) throws -> (sidecar: SidecarUnderTest, port: Int) {
-        try bed.startPolicedBackend(presenting: certificate, trusting: bundle, protocols: protocols)
-    }
-
     private func expectOK(
         _ response: HTTPResult, from backend: String, in bed: SidecarTestbed,
         sourceLocation: SourceLocation = #_sourceLocation
@@ -104,8 +97,8 @@ struct SidecarEndToEndTests {
         defer { bed.tearDown() }
         // nginx sends leaf + intermediate; the bundle holds only the root.
         #expect(pki.leaf.chainPEM == pki.leaf.certificatePEM + pki.intermediate.certificatePEM)
-        let (sidecar, port) = try startPolicedBackend(
-            in: bed, presenting: pki.leaf, trusting: pki.root.certificatePEM)
+        let (sidecar, port) = try bed.startPolicedBackend(
+            presenting: pki.leaf, trusting: pki.root.certificatePEM)
 
         // Origin form with the short Service name, then absolute form (HTTP_PROXY) with the cluster name.
         expectOK(try sidecar.get("backend:\(port)", path: "/origin"), from: "backend", in: bed)
@@ -125,8 +118,8 @@ struct SidecarEndToEndTests {
         let pki = try SidecarPKI.shared()
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startPolicedBackend(
-            in: bed, presenting: pki.leaf, trusting: pki.root.certificatePEM)
+        let (sidecar, port) = try bed.startPolicedBackend(
+            presenting: pki.leaf, trusting: pki.root.certificatePEM)
         for index in 0..<6 {
             expectOK(try sidecar.get("backend:\(port)", path: "/\(index)"), from: "backend", in: bed)
         }
@@ -144,8 +137,8 @@ struct SidecarEndToEndTests {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
         bed.nginx.keepaliveRequests = 1
-        let (sidecar, port) = try startPolicedBackend(
-            in: bed, presenting: pki.leaf, trusting: pki.root.certificatePEM, protocols: version)
+        let (sidecar, port) = try bed.startPolicedBackend(
+            presenting: pki.leaf, trusting: pki.root.certificatePEM, protocols: version)
         for index in 0..<4 {
             expectOK(try sidecar.get("backend:\(port)", path: "/\(index)"), from: "backend", in: bed)
         }
@@ -252,8 +245,8 @@ struct SidecarEndToEndTests {
         let pki = try SidecarPKI.shared()
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startPolicedBackend(
-            in: bed, presenting: pki.leaf, trusting: pki.otherRoot.certificatePEM)
+        let (sidecar, port) = try bed.startPolicedBackend(
+            presenting: pki.leaf, trusting: pki.otherRoot.certificatePEM)
 
         expectRefusal(
             try sidecar.get("backend:\(port)"), reason: "unknown_issuer",
@@ -532,11 +525,9 @@ struct SidecarEndToEndTests {
     /// it asked for was lost and the connection was never read (29 of 1,200 against the debug build, so 2,400
     /// leave the bug no real chance to hide). The race needs two event loops, i.e. at least two CPUs.
     @Test func tcpRouteRelaysEveryConnectionOfABurst() throws {
-        let pki = try SidecarPKI.shared()
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, _) = try bed.startPolicedBackend(
-            presenting: pki.leaf, trusting: pki.root.certificatePEM, tcpRoute: true)
+        let (sidecar, _) = try bed.startTrustedBackend(tcpRoute: true)
 
         // 300 rounds of 8 connections at once, each one request; prints how many were answered with 200.
         let script = #"""

@@ -12,14 +12,6 @@ struct SidecarHTTPProtocolTests {
     /// The most the sidecar's peak RSS may grow while a large body passes through.
     static let memoryGrowthLimitKiB = 32 << 10
 
-    private func startBackend(in bed: SidecarTestbed, arguments: [String] = []) throws -> (
-        sidecar: SidecarUnderTest, port: Int
-    ) {
-        let pki = try SidecarPKI.shared()
-        return try bed.startPolicedBackend(
-            presenting: pki.leaf, trusting: pki.root.certificatePEM, arguments: arguments)
-    }
-
     /// `count` random bytes in a new file.
     private func randomFile(_ url: URL, count: Int) throws {
         let made = try ProcessRunner.run("sh", ["-c", "head -c \(count) /dev/urandom > '\(url.path)'"])
@@ -37,7 +29,7 @@ struct SidecarHTTPProtocolTests {
     @Test func largeBodiesStreamBothWaysInBoundedMemory() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         let original = bed.directory.appendingPathComponent("original.bin")
         let downloaded = bed.directory.appendingPathComponent("downloaded.bin")
         try randomFile(original, count: Self.largeBodyBytes)
@@ -89,7 +81,7 @@ struct SidecarHTTPProtocolTests {
     @Test func slowReaderHoldsTheBackendBackInsteadOfFillingTheSidecar() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         try randomFile(bed.nginx.fileDirectory.appendingPathComponent("large.bin"), count: Self.largeBodyBytes)
         let script = #"""
             import socket, sys, time
@@ -124,11 +116,9 @@ struct SidecarHTTPProtocolTests {
     /// byte. The relay closed the client's connection as soon as the backend's did, which dropped what it
     /// still held for the client.
     @Test func tcpRouteDeliversAllOfAResponseTheBackendClosedAfter() throws {
-        let pki = try SidecarPKI.shared()
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, _) = try bed.startPolicedBackend(
-            presenting: pki.leaf, trusting: pki.root.certificatePEM, tcpRoute: true)
+        let (sidecar, _) = try bed.startTrustedBackend(tcpRoute: true)
         try randomFile(bed.nginx.fileDirectory.appendingPathComponent("large.bin"), count: 8 << 20)
         let script = #"""
             import socket, sys, time
@@ -154,7 +144,7 @@ struct SidecarHTTPProtocolTests {
     @Test func idleClientsAreClosedButNotWhileAResponseIsInFlight() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed, arguments: ["--client-idle-timeout", "1"])
+        let (sidecar, port) = try bed.startTrustedBackend(arguments: ["--client-idle-timeout", "1"])
         try randomFile(bed.nginx.fileDirectory.appendingPathComponent("medium.bin"), count: 16 << 20)
         let script = #"""
             import socket, sys, time
@@ -241,7 +231,7 @@ struct SidecarHTTPProtocolTests {
     @Test func pipelinedRequestsAreAnsweredInOrder() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         let host = "Host: backend:\(port)\r\n"
         let wire =
             "GET /echo/1 HTTP/1.1\r\n\(host)\r\n" + "GET /echo/2 HTTP/1.1\r\n\(host)\r\n"
@@ -260,7 +250,7 @@ struct SidecarHTTPProtocolTests {
     func forbiddenHeaderBytesAreRefusedBeforeForwarding(_ header: String) throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         let (received, closed) = try exchange(
             "GET /echo/bad HTTP/1.1\r\nHost: backend:\(port)\r\n\(header)\r\n\r\n", port: sidecar.httpPort)
         #expect(received.hasPrefix("HTTP/1.1 400 "), "\(received.debugDescription)")
@@ -278,7 +268,7 @@ struct SidecarHTTPProtocolTests {
     @Test func http10RequestIsAnsweredThenTheConnectionCloses() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         let (received, closed) = try exchange(
             "GET /echo/old HTTP/1.0\r\nHost: backend:\(port)\r\n\r\n", port: sidecar.httpPort)
         #expect(received.hasPrefix("HTTP/1.0 200 OK\r\n"), "\(received)")
@@ -291,7 +281,7 @@ struct SidecarHTTPProtocolTests {
     @Test func bodyWithoutALengthIsChunkedOnlyForHTTP11Clients() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         let modern = try exchange(
             "GET /chunked/ HTTP/1.1\r\nHost: backend:\(port)\r\nConnection: close\r\n\r\n", port: sidecar.httpPort)
         #expect(modern.received.lowercased().contains("\r\ntransfer-encoding: chunked\r\n"), "\(modern.received)")
@@ -333,7 +323,7 @@ struct SidecarHTTPProtocolTests {
     @Test func http10KeepAliveIsConfirmedAndHonoured() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         let answers = try sequentially(
             ["/echo/one", "/echo/two"].map {
                 "GET \($0) HTTP/1.0\r\nHost: backend:\(port)\r\nConnection: keep-alive\r\n\r\n"
@@ -350,7 +340,7 @@ struct SidecarHTTPProtocolTests {
     @Test func hopByHopHeadersAreNotForwarded() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         let (received, _) = try exchange(
             "GET /headers/ HTTP/1.1\r\nHost: backend:\(port)\r\nConnection: close, X-Hop\r\nX-Hop: secret\r\n"
                 + "Upgrade: websocket\r\nTE: trailers\r\nX-End: kept\r\n\r\n", port: sidecar.httpPort)
@@ -362,7 +352,7 @@ struct SidecarHTTPProtocolTests {
     @Test func connectionNamingContentLengthKeepsTheBodyFramed() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         // GET: without a length NIO's encoder sends a GET's body unframed (a POST's would be chunked).
         let answers = try sequentially(
             [
@@ -385,7 +375,7 @@ struct SidecarHTTPProtocolTests {
     @Test func parseFailureIsAnsweredAfterTheRequestsBeforeIt() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         let (received, closed) = try exchange(
             "POST /echo/valid HTTP/1.1\r\nHost: backend:\(port)\r\nContent-Length: 5\r\n\r\nhello"
                 + "GET /echo/bad HTTP/1.1\r\nHost: backend:\(port)\r\nX-Bad: a\u{01}b\r\n\r\n", port: sidecar.httpPort)
@@ -403,7 +393,7 @@ struct SidecarHTTPProtocolTests {
     @Test func expectContinueWorksPipelinedAndIsNotSentToHTTP10Clients() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         let script = #"""
             import re, socket, sys, time
             port, authority, version = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -447,7 +437,7 @@ struct SidecarHTTPProtocolTests {
     @Test func connectIsRefusedWithoutReachingTheBackend() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         let (received, closed) = try exchange(
             "CONNECT backend:\(port) HTTP/1.1\r\nHost: backend:\(port)\r\n\r\n", port: sidecar.httpPort)
         #expect(received.hasPrefix("HTTP/1.1 501 Not Implemented\r\n"), "\(received)")
@@ -461,7 +451,7 @@ struct SidecarHTTPProtocolTests {
     @Test func keepAliveConnectionServesSequentialRequests() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
-        let (sidecar, port) = try startBackend(in: bed)
+        let (sidecar, port) = try bed.startTrustedBackend()
         let answers = try sequentially(
             ["/echo/first", "/echo/second"].map { "GET \($0) HTTP/1.1\r\nHost: backend:\(port)\r\n\r\n" },
             port: sidecar.httpPort)

@@ -715,6 +715,15 @@ final class SidecarTestbed {
         return (try startSidecar(routes: tcpRoute ? ["backend.default:\(port)"] : [], arguments: arguments), port)
     }
 
+    /// `startPolicedBackend` with the shared PKI's leaf, trusted through its root: a backend that verifies.
+    func startTrustedBackend(arguments: [String] = [], tcpRoute: Bool = false) throws -> (
+        sidecar: SidecarUnderTest, port: Int
+    ) {
+        let pki = try SidecarPKI.shared()
+        return try startPolicedBackend(
+            presenting: pki.leaf, trusting: pki.root.certificatePEM, arguments: arguments, tcpRoute: tcpRoute)
+    }
+
     @discardableResult
     func startSidecar(routes: [String] = [], arguments: [String] = [], waitUntilReady: Bool = true) throws
         -> SidecarUnderTest

@@ -1,0 +1,50 @@
+import NIOHTTP1
+import Prometheus
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+extension HTTPProxyHandler {
+    /// What a client connection remembers from its last request: keep-alive clients repeat the authority and
+    /// mostly the status, and parsing, resolving and looking up a counter again cost more per request than
+    /// relaying it.
+    struct Memo {
+        private var lastTarget: Target?
+        private var lastRoute: Route?
+        private var lastRequestCounter: (code: Int, counter: Counter)?
+
+        mutating func target(of head: HTTPRequestHead, defaultNamespace: String) -> Result<Target, ProxyFailure> {
+            let parsed = Target.parse(head, defaultNamespace: defaultNamespace, known: lastTarget)
+            if case .success(let target) = parsed { lastTarget = target }
+            return parsed
+        }
+
+        /// Where and how to connect for the target; the last answer holds while the configuration generation
+        /// and the minute are unchanged.
+        mutating func key(for target: Target, environment: SidecarEnvironment) -> Result<
+            UpstreamConnectionPool.Key, ProxyFailure
+        > {
+            let minute = Int(Date().timeIntervalSince1970 / 60)
+            if let route = lastRoute, route.hostHeader == target.hostHeader, route.minute == minute,
+                route.key.generation == environment.state.generation
+            {
+                return .success(route.key)
+            }
+            let resolved = Route.resolve(target, environment: environment)
+            if case .success(let key) = resolved {
+                lastRoute = Route(hostHeader: target.hostHeader, key: key, minute: minute)
+            }
+            return resolved
+        }
+
+        mutating func countRequest(code: Int, metrics: SidecarMetrics) {
+            if let last = lastRequestCounter, last.code == code { return last.counter.increment() }
+            let counter = metrics.requests(code: code)
+            lastRequestCounter = (code, counter)
+            counter.increment()
+        }
+    }
+}
