@@ -106,12 +106,15 @@ final class UpstreamConnectionPool {
     private func closeExpired(now: NIODeadline) {
         let generation = currentGeneration()
         for (key, list) in idle {
-            let kept = key.generation < generation ? [] : list.filter { now - $0.since < idleTimeout }
-            guard kept.count < list.count || kept.isEmpty else { continue }
-            idle[key] = kept.isEmpty ? nil : kept
-            for entry in list where !kept.contains(where: { $0.channel === entry.channel }) {
-                entry.channel.close(promise: nil)
+            var kept: [Idle] = []
+            for entry in list {
+                if key.generation >= generation, now - entry.since < idleTimeout {
+                    kept.append(entry)
+                } else {
+                    entry.channel.close(promise: nil)
+                }
             }
+            if kept.count < list.count || kept.isEmpty { idle[key] = kept.isEmpty ? nil : kept }
         }
     }
 
