@@ -16,7 +16,8 @@ public enum ManifestParser {
             var index = 0
             // YamlSequence records a parse error and ends the iteration instead of throwing: check it, or a
             // broken file would read as "no objects" (and a sidecar would lose its policies).
-            var documents = try Yams.compose_all(yaml: text)
+            // The basic resolver leaves untagged plain scalars untyped, for YAMLPlainScalar (no regular expressions).
+            var documents = try Yams.compose_all(yaml: text, .basic)
             while let node = documents.next() {
                 index += 1
                 let value = try YAMLConversion.json(from: node)
@@ -64,7 +65,7 @@ enum YAMLConversion {
     static func json(from node: Node) throws -> JSONValue {
         switch node {
         case .scalar(let scalar):
-            return scalarValue(scalar, tag: Tag.Name(rawValue: node.tag.description))
+            return scalarValue(scalar)
         case .sequence(let sequence):
             return .array(try sequence.map { try json(from: $0) })
         case .mapping(let mapping):
@@ -81,21 +82,34 @@ enum YAMLConversion {
         }
     }
 
-    private static func scalarValue(_ scalar: Node.Scalar, tag: Tag.Name) -> JSONValue {
+    /// A scalar's value by its tag: the one written in the document (`!!str`, or a quoted scalar's implied string),
+    /// else the type of its plain text. The tag is read as the parser left it; `node.tag` would resolve it with the
+    /// basic resolver, to a string.
+    private static func scalarValue(_ scalar: Node.Scalar) -> JSONValue {
         let text = scalar.string
-        switch tag {
+        let written = Tag.Name(rawValue: scalar.tag.description)
+        let type: YAMLPlainScalar =
+            switch written {
+            case .implicit: YAMLPlainScalar(text)
+            case .null: .null
+            case .bool: .bool
+            case .int: .int
+            case .float: .float
+            default: .string
+            }
+        switch type {
         case .null: return .null
         case .bool:
             return .bool(["true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"].contains(text))
         case .int:
-            if let value = Int(text.replacing("_", with: "")) { return .number(String(value)) }
+            if let value = Int(text.filter { $0 != "_" }) { return .number(String(value)) }
             return .string(text)
         case .float:
-            if let value = Double(text.replacing("_", with: "")), value.isFinite {
+            if let value = Double(text.filter { $0 != "_" }), value.isFinite {
                 return .number(value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value))
             }
             return .string(text)
-        default:
+        case .string:
             return .string(text)
         }
     }
