@@ -4,14 +4,21 @@ import BackendTLSCommandLine
 import BackendTLSKube
 import BackendTLSServerSupport
 import BackendTLSSidecar
-import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 /// `backendtls-sidecar`: originates TLS to backends with exactly the settings BackendTLSPolicies resolve to.
+///
+/// A synchronous command that waits for its asynchronous work (`runToCompletion`), not an `AsyncParsableCommand`.
 @main
-struct SidecarCommand: AsyncParsableCommand {
+struct SidecarCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backendtls-sidecar",
         abstract: "Proxy that enforces the resolved BackendTLSPolicy on connections to backends.")
@@ -67,6 +74,17 @@ struct SidecarCommand: AsyncParsableCommand {
 
     static let serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
+    /// The pod's namespace from its service-account file; nil outside a pod or when the file is blank. Trimmed with
+    /// the standard library: Foundation's `trimmingCharacters(in:)` would start CoreFoundation, whose code then
+    /// stays mapped in the sidecar (issue 5's memory goal).
+    static func podNamespace() -> String? {
+        guard let text = try? String(contentsOfFile: serviceAccountNamespaceFile, encoding: .utf8),
+            let first = text.firstIndex(where: { !$0.isWhitespace }),
+            let last = text.lastIndex(where: { !$0.isWhitespace })
+        else { return nil }
+        return String(text[first...last])
+    }
+
     func validate() throws {
         guard (configDirectory != nil) != kube else {
             throw ValidationError("give exactly one configuration source: --config-dir DIR or --kube")
@@ -85,7 +103,13 @@ struct SidecarCommand: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    func run() throws {
+        // The parsed options cross to the task as they are: only that task reads them, while this thread waits.
+        nonisolated(unsafe) let command = self
+        try runToCompletion { try await command.serve() }
+    }
+
+    func serve() async throws {
         let level = Logger.Level(rawValue: logLevel.rawValue) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -93,11 +117,7 @@ struct SidecarCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "backendtls-sidecar")
-        let namespace =
-            self.namespace
-            ?? (try? String(contentsOfFile: Self.serviceAccountNamespaceFile, encoding: .utf8))?.trimmingCharacters(
-                in: .whitespacesAndNewlines)
-            ?? "default"
+        let namespace = self.namespace ?? Self.podNamespace() ?? "default"
         let configuration = SidecarConfiguration(
             httpListen: listen == "none" ? nil : ListenAddress(parsing: listen),
             routes: routes.compactMap { SidecarConfiguration.Route(parsing: $0, defaultNamespace: namespace) },

@@ -1,9 +1,14 @@
 import BackendTLS
 import BackendTLSManifests
-import Foundation
 public import Logging
 import Prometheus
 public import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Loads `--config-dir` (BackendTLSPolicies, ConfigMaps, Secrets, Services; YAML or JSON) into the state
 /// and reloads it when a file changes. A load that fails keeps the last good configuration, logs why
@@ -84,18 +89,16 @@ public final class ConfigDirectorySource: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    /// Names, sizes and modification times of the directory's files: cheap to compare on every poll.
+    /// The directory's file names and a hash of each file's contents: cheap to compare on every poll, and it sees an
+    /// edit that keeps a file's size and modification time. Sizes and times would add nothing to that, and reading
+    /// them as FileManager attributes made Foundation start CoreFoundation, whose code then stayed mapped in every
+    /// sidecar (issue 5's memory goal).
     static func signature(of directory: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.sorted().map { name in
-            let path = "\(directory)/\(name)"
-            let attributes = (try? FileManager.default.attributesOfItem(atPath: path)) ?? [:]
-            let size = (attributes[.size] as? NSNumber)?.intValue ?? -1
-            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            // Content hash too: an edit within the same second that keeps the size must still reload.
             var hasher = Hasher()
-            hasher.combine(FileManager.default.contents(atPath: path))
-            return "\(name):\(size):\(modified):\(hasher.finalize())"
+            hasher.combine(FileManager.default.contents(atPath: "\(directory)/\(name)"))
+            return "\(name):\(hasher.finalize())"
         }
     }
 }
