@@ -19,8 +19,8 @@ COPY Package.* ./
 RUN swift package resolve $([ -f Package.resolved ] && echo --force-resolved-versions)
 COPY Sources ./Sources
 COPY Tests ./Tests
-# A section per function (the Makefile's RELEASE_FLAGS), so that the sidecar's link can put the functions it runs
-# in service together (Package.swift, Sources/backendtls-sidecar/hot-functions.order).
+# A section per function (the Makefile's RELEASE_FLAGS), so that the sidecar's link can put the code it runs
+# together (Package.swift; Sources/backendtls-sidecar/hot-functions.order and hot-sections.ld).
 RUN for product in backendtls-webhook backendtls-sidecar backendtls; do \
         swift build -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections \
             -Xcc -ffunction-sections -Xcxx -ffunction-sections --product "$product" || exit 1; \

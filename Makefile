@@ -55,16 +55,18 @@ release:
 	$(SWIFT) build -c release --product backendtls-sidecar
 
 ## The release sidecar as the image and the benchmarks have it: the static Swift standard library, and a section per
-## function in every module, so that the link can put the functions it runs in service together (Package.swift,
-## Sources/backendtls-sidecar/hot-functions.order). Into .build-static, beside the debug build. The Swift flag goes to
-## the frontend: spelled as a driver flag, SwiftPM 6.3's incremental rebuilds crash on it ("unknown argument"). The
-## compiler skips code generation for a module whose IR is unchanged, so objects built without these flags stay as
-## they are: remove .build-static after changing them. The binary is removed first because SwiftPM does not see
-## the order file as an input of the link.
+## function in every module, so that the link can put the code it runs together (Package.swift;
+## Sources/backendtls-sidecar/hot-functions.order and hot-sections.ld). Into .build-static, beside the debug build.
+## The Swift flag goes to the frontend: spelled as a driver flag, SwiftPM 6.3's incremental rebuilds crash on it
+## ("unknown argument"). The compiler skips code generation for a module whose IR is unchanged, so objects built
+## without these flags stay as they are: remove .build-static after changing them. The binary is removed first because SwiftPM does not see
+## the layout files as inputs of the link. SIDECAR_LINK_FLAGS: more flags for this build (bench/sidecar-order.sh
+## asks for a link map).
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcxx -ffunction-sections
+SIDECAR_LINK_FLAGS ?=
 sidecar-release:
 	rm -f .build-static/release/backendtls-sidecar
-	$(SWIFT) build $(RELEASE_FLAGS) --scratch-path .build-static --product backendtls-sidecar
+	$(SWIFT) build $(RELEASE_FLAGS) $(SIDECAR_LINK_FLAGS) --scratch-path .build-static --product backendtls-sidecar
 
 ## libFuzzer over the decoders (AdmissionReview JSON, YAML manifests, PEM, CA inspection).
 fuzz:

@@ -13,9 +13,13 @@ let upcomingFeatures: [SwiftSetting] = [
 ///   instead of 3 MiB that the dynamic loader reads at every start, and it can order functions.
 /// - `--no-export-dynamic` undoes the static standard library's `-export-dynamic`: exported, every relocated symbol
 ///   was looked up by name at start-up, through 3.7 MiB of dynamic symbol tables.
-/// - The functions the sidecar runs in service go first (`hot-functions.order`, from bench/sidecar-order.sh): the
-///   kernel maps code into a process in 64 KiB runs around each page touched, so the same few MiB of hot code
-///   scattered over the 28 MiB of code made most of the process's RSS.
+/// - The code the sidecar runs goes first (from bench/sidecar-order.sh): the kernel maps code into a process in 64 KiB
+///   runs around each page touched, so the same few MiB of hot code scattered over the 28 MiB of code made most of
+///   the process's RSS. `hot-functions.order` names it by symbol; `hot-sections.ld` places, by object file and
+///   section, what no unique symbol names: private functions without symbols and local thunks that many objects
+///   define under one name (by name, lld would move them all, whole toolchain libraries' code among them).
+/// - libstdc++ (which the Swift runtime needs) linked statically: only the parts used, placed with the rest of the
+///   code, instead of all of libstdc++.so mapped with its symbol tables (1.4 MiB of the idle sidecar's RSS).
 let sidecarReleaseLinking: [LinkerSetting] = [
     .unsafeFlags(
         [
@@ -28,6 +32,10 @@ let sidecarReleaseLinking: [LinkerSetting] = [
             "-Xlinker",
             "--symbol-ordering-file=\(Context.packageDirectory)/Sources/backendtls-sidecar/hot-functions.order",
             "-Xlinker", "--no-warn-symbol-ordering",
+            // Static libstdc++: link/libstdc++.so, searched before the system's, names libstdc++.a.
+            "-L", "\(Context.packageDirectory)/Sources/backendtls-sidecar/link",
+            // A script with INSERT only adds to lld's default layout.
+            "-Xlinker", "-T", "-Xlinker", "\(Context.packageDirectory)/Sources/backendtls-sidecar/hot-sections.ld",
         ],
         .when(platforms: [.linux], configuration: .release)
     )
@@ -195,7 +203,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            exclude: ["hot-functions.order"],
+            exclude: ["hot-functions.order", "hot-sections.ld", "link"],
             swiftSettings: upcomingFeatures,
             linkerSettings: sidecarReleaseLinking
         ),

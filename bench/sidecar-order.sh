@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# Regenerates Sources/backendtls-sidecar/hot-functions.order, the list of functions the release sidecar runs in
-# service, which the release link (Package.swift) places next to each other at the start of the binary's code.
+# Regenerates the release sidecar's code layout: Sources/backendtls-sidecar/hot-functions.order (symbols) and
+# hot-sections.ld (sections no unique symbol names), the code the sidecar runs, which the release link
+# (Package.swift) places together at the start of the binary's code.
 #
-#   bench/sidecar-order.sh     (builds the release sidecar with `make sidecar-release` unless BIN is set)
+#   bench/sidecar-order.sh     (builds the release sidecar with `make sidecar-release`, with a link map)
 #
 # Why: the kernel maps a binary's code into a process in 64 KiB runs around each page it touches (fault-around),
 # so code touched once here and once there across an 80 MiB binary makes a large RSS; packed together, the same
-# functions take a few MiB. Run this after changes to the sidecar's request path or its dependencies: functions
-# not in the list still work, they are only placed among the cold code.
+# functions take a few MiB. Those run up to idle (start-up, the first requests) come first. Run this after changes
+# to the sidecar's request path or its dependencies: code not in the lists still works, it is only placed among the
+# cold code.
 #
-# How: the sidecar runs under valgrind's callgrind (which records every function executed) against an nginx TLS
+# How: the sidecar runs under valgrind's callgrind (which records every instruction executed) against an nginx TLS
 # backend, as the benchmark runs it: start-up from --config-dir, HTTP mode over kept-alive and new upstream
 # connections (full and resumed handshakes, TLS 1.3 and 1.2), clients resetting mid-request, TCP mode, metrics
-# and probes, a configuration reload, shutdown.
+# and probes, a configuration reload, shutdown. bench/sidecar-order.py maps the addresses to the link's input
+# sections and writes both files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 NAME=backend.default.svc
-OUT=Sources/backendtls-sidecar/hot-functions.order
+ORDER=Sources/backendtls-sidecar/hot-functions.order
+SCRIPT=Sources/backendtls-sidecar/hot-sections.ld
 
 missing=()
 for tool in valgrind nginx curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
@@ -27,15 +31,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if [ -z "${BIN:-}" ]; then
-    make --no-print-directory sidecar-release >/dev/null
-    BIN=$ROOT/.build-static/release/backendtls-sidecar
-fi
-[ -x "$BIN" ] || { echo "sidecar binary $BIN not found" >&2; exit 1; }
-BUILT=$BIN
 
 FIXTURE_NAME=sidecar-order
 . "$ROOT/bench/sidecar-fixture.sh"
+# The map says which input section (object file, section name) each address of this link lies in.
+make --no-print-directory sidecar-release SIDECAR_LINK_FLAGS="-Xlinker -Map=$WORK/sidecar.map -Xlinker --no-demangle" >/dev/null
+BUILT=$ROOT/.build-static/release/backendtls-sidecar
 read -r BACKEND_PORT CLOSING_PORT TLS12_PORT SIDECAR_PORT METRICS_PORT ROUTE_PORT <<<"$(free_ports 6 | tr '\n' ' ')"
 make_pki
 # In the main shell (not the end of a pipeline), so that the backend joins PIDS and is stopped on exit.
@@ -46,10 +47,15 @@ start_backend "$BACKEND_PORT" < <(
 )
 write_sidecar_config https="$BACKEND_PORT" closing="$CLOSING_PORT" tls12="$TLS12_PORT"
 
-# valgrind cannot read the DWARF of Swift 6 objects; the symbol table is all callgrind needs.
-strip --strip-debug -o "$WORK/sidecar" "$BUILT"
-BIN=$WORK/sidecar
-start_sidecar valgrind --tool=callgrind --demangle=no --callgrind-out-file="$WORK/callgrind.out"
+# valgrind cannot read the DWARF of Swift 6 objects; the symbol table is all callgrind needs. Same file name, so
+# that the profile's object names match the binary's.
+mkdir -p "$WORK/bin"
+strip --strip-debug -o "$WORK/bin/backendtls-sidecar" "$BUILT"
+BIN=$WORK/bin/backendtls-sidecar
+# Every instruction address, spelled out in every dump (not relative to or compressed into an earlier line): each
+# dump is read alone.
+start_sidecar valgrind --tool=callgrind --dump-instr=yes --compress-pos=no --compress-strings=no \
+    --callgrind-out-file="$WORK/callgrind.out"
 
 urls() {  # count url -> a curl config asking for the url count times (one connection, reused), bodies discarded
     local i
@@ -57,6 +63,12 @@ urls() {  # count url -> a curl config asking for the url count times (one conne
 }
 verify "HTTP mode" "http://127.0.0.1:$SIDECAR_PORT/" -H "Host: backend:$BACKEND_PORT"
 verify "TCP mode" "http://127.0.0.1:$ROUTE_PORT/"
+curl -sf -o /dev/null "http://127.0.0.1:$METRICS_PORT/metrics" || die "metrics"
+# What ran so far is what an idle sidecar has run (the benchmark's idle RSS is taken at this point): dumped
+# apart, so that these functions go first and its pages are few.
+callgrind_control --dump=idle "$SIDECAR_PID" >/dev/null || die "callgrind_control could not dump the profile"
+for _ in $(seq 100); do [ -s "$WORK/callgrind.out.1" ] && break; sleep 0.1; done
+[ -s "$WORK/callgrind.out.1" ] || die "callgrind wrote no dump of the idle phase"
 run_requests() {  # what: keep-alive and parallel HTTP mode, new upstream connections, TCP mode, probes and metrics
     urls 200 "http://127.0.0.1:$SIDECAR_PORT/" | curl -sf --no-progress-meter -H "Host: backend:$BACKEND_PORT" -K - \
         || die "$1: HTTP mode, keep-alive"
@@ -91,25 +103,4 @@ run_requests "after reload"
 stop "$SIDECAR_PID"
 [ -s "$WORK/callgrind.out" ] || die "callgrind wrote no profile: $(tail -5 "$WORK/sidecar.log")"
 
-# Every function callgrind saw (fn= and cfn= lines, each name spelled out once) that the binary defines in its
-# code, sorted: the order within the hot code made no measurable difference, and a regenerated list then differs
-# only where the functions do.
-nm --defined-only "$BUILT" | awk '$2 ~ /^[tTwW]$/ {print $3}' | sort -u >"$WORK/defined"
-python3 - "$WORK/callgrind.out" "$WORK/defined" "$OUT" <<'PY'
-import re, sys
-profile, defined, out = sys.argv[1:4]
-known = set(open(defined).read().split())
-seen, names = set(), []
-for line in open(profile, errors="replace"):
-    m = re.match(r"c?fn=\(\d+\) (\S+)$", line.rstrip("\n"))
-    if m and m.group(1) in known and m.group(1) not in seen:
-        seen.add(m.group(1))
-        names.append(m.group(1))
-if len(names) < 1000:
-    sys.exit(f"only {len(names)} functions of the sidecar in the profile: is this the sidecar's symbol table?")
-with open(out, "w") as f:
-    f.write("# Generated by bench/sidecar-order.sh: functions the release sidecar runs in service, placed together by\n")
-    f.write("# the linker (--symbol-ordering-file, Package.swift). Regenerate after changing the request path.\n")
-    f.write("\n".join(sorted(names)) + "\n")
-print(f"{out}: {len(names)} functions", file=sys.stderr)
-PY
+python3 bench/sidecar-order.py "$BUILT" "$WORK/sidecar.map" "$WORK/callgrind.out.1" "$WORK/callgrind.out" "$ORDER" "$SCRIPT"
