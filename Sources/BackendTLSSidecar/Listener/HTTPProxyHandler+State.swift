@@ -9,8 +9,9 @@ extension HTTPProxyHandler {
         case connecting(buffered: [HTTPClientRequestPart], keepAlive: Bool)
         case forwarding(Forwarding)
         /// The answer was sent before the request ended (a refusal, or an early response); the rest of the
-        /// request is dropped, and the connection closes at its end unless keep-alive.
-        case discarding(keepAlive: Bool)
+        /// request is dropped, and at its end the connection closes, unless keep-alive, once `answered` (the
+        /// answer's last write) completes.
+        case discarding(keepAlive: Bool, answered: EventLoopFuture<Void>)
 
         var isIdle: Bool {
             if case .idle = self { return true }

@@ -92,8 +92,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             refuse(failure, keepAlive: false, requestEnded: true, context: context)
         case .forwarding(let forwarding) where !forwarding.requestEnded:
             abandon(forwarding, because: failure, lastAnswer: true, context: context)
-        case .discarding:
-            context.close(promise: nil)
+        case .discarding(_, let answered):
+            answered.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         case .connecting, .forwarding:
             break  // its request is whole: answered when its response ends
         }
@@ -215,10 +215,15 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                     setAutoRead(false, context.channel)
                 }
             }
-        case .discarding(let keepAlive):
+        case .discarding(let keepAlive, let answered):
             if case .end = part {
                 state = .idle
-                if keepAlive { replayPipelined(context: context) } else { context.close(promise: nil) }
+                if keepAlive {
+                    replayPipelined(context: context)
+                } else {
+                    // Not at once: a close drops what is still to be written, the end of the answer among it.
+                    answered.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+                }
             }
         case .idle:
             break
@@ -382,14 +387,19 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private func finishResponse(
         trailers: HTTPHeaders?, keepAlive: Bool, requestEnded: Bool, context: ChannelHandlerContext
     ) {
-        state = requestEnded ? .idle : .discarding(keepAlive: keepAlive)
-        guard requestEnded, !keepAlive else {
+        if requestEnded, keepAlive {
+            state = .idle
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
-            if requestEnded { replayPipelined(context: context) }
+            replayPipelined(context: context)
             return
         }
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
-        written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        if requestEnded {
+            state = .idle
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else {
+            state = .discarding(keepAlive: keepAlive, answered: written.futureResult)
+        }
     }
 }

@@ -112,6 +112,69 @@ struct SidecarHTTPProtocolTests {
         #expect(growth < Self.memoryGrowthLimitKiB, "RSS grew by \(growth) KiB while the client did not read")
     }
 
+    /// A response that ends before its request does (nginx answers a GET at its head and discards the body), on a
+    /// connection that does not stay alive: the sidecar drops the rest of the request and closes the connection,
+    /// but only once the whole response is written. It closed at the request's end, and NIO's close drops what is
+    /// still to be written: a client that had not read yet got the response cut short.
+    ///
+    /// For a client that does not read, the kernel takes in the first few MiB of a response (the sidecar's send
+    /// queue and the client's receive queue); only a response that ends within about 100 KiB beyond that leaves
+    /// the sidecar holding its last bytes. So the script measures that amount on one connection (from
+    /// /proc/net/tcp) and then asks for responses just larger.
+    @Test func earlyResponseIsWrittenInFullBeforeTheConnectionCloses() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try bed.startTrustedBackend()
+        let script = #"""
+            import os, socket, sys, time
+            port, authority, files = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+            def request(size):
+                s = socket.socket()
+                s.settimeout(10)
+                s.connect(("127.0.0.1", port))
+                s.sendall(f"GET /files/early-{size}.bin HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n"
+                          "Content-Length: 10\r\n\r\n12345".encode())
+                time.sleep(0.3)  # the response comes back and waits to be read
+                return s
+
+            def queue(local, remote, field):  # tx_queue (4) or rx_queue (5) of a loopback connection
+                for line in open("/proc/net/tcp").read().splitlines()[1:]:
+                    f = line.split()
+                    if int(f[1].split(":")[1], 16) == local and int(f[2].split(":")[1], 16) == remote:
+                        return int(f[4].split(":")[field - 4], 16)
+                sys.exit(f"no connection {local} -> {remote} in /proc/net/tcp")
+
+            def make(size):
+                with open(f"{files}/early-{size}.bin", "wb") as f:
+                    f.write(os.urandom(size))
+
+            make(64 << 20)
+            probe = request(64 << 20)
+            client = probe.getsockname()[1]
+            taken = queue(port, client, 4) + queue(client, port, 5)
+            probe.close()
+            sizes = [taken + (16 << 10) * i for i in range(1, 13)]
+            for size in sizes:
+                make(size)
+                with request(size) as s:
+                    s.sendall(b"67890")  # the end of the request
+                    time.sleep(0.2)
+                    data = bytearray()
+                    while chunk := s.recv(1 << 20):
+                        data += chunk
+                    print(size, len(data) - data.find(b"\r\n\r\n") - 4, data[:data.find(b"\r\n")].decode())
+            """#
+        let output = try ProcessRunner.run(
+            "python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)", bed.nginx.fileDirectory.path])
+        let lines = output.standardOutput.split(separator: "\n").map(String.init)
+        #expect(lines.count == 12, "\(output.standardOutput) \(output.standardError)")
+        for line in lines {
+            let size = line.split(separator: " ").first.map(String.init) ?? "?"
+            #expect(line == "\(size) \(size) HTTP/1.1 200 OK", "\(line)\n\(bed.diagnostics)")
+        }
+    }
+
     /// TCP mode: the backend sends a large response and closes; a client that reads slowly still gets every
     /// byte. The relay closed the client's connection as soon as the backend's did, which dropped what it
     /// still held for the client.
