@@ -89,15 +89,21 @@ public final class ConfigDirectorySource: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    /// The directory's file names and a hash of each file's contents: cheap to compare on every poll, and it sees an
-    /// edit that keeps a file's size and modification time. Sizes and times would add nothing to that, and reading
-    /// them as FileManager attributes made Foundation start CoreFoundation, whose code then stayed mapped in every
-    /// sidecar (issue 5's memory goal).
+    /// The directory's file names and a hash of every byte of each file: cheap to compare on every poll, and it
+    /// sees any edit, also one that keeps a file's size and modification time. Every byte: `Data`'s own hash
+    /// covers only its length and first 80 bytes, and the first 80 bytes of a ConfigMap are its header. Sizes and
+    /// times would add nothing, and reading them as FileManager attributes made Foundation start CoreFoundation,
+    /// whose code then stayed mapped in every sidecar (issue 5's memory goal).
     static func signature(of directory: String) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.sorted().map { name in
             var hasher = Hasher()
-            hasher.combine(FileManager.default.contents(atPath: "\(directory)/\(name)"))
+            if let contents = FileManager.default.contents(atPath: "\(directory)/\(name)") {
+                hasher.combine(contents.count)
+                contents.withUnsafeBytes { hasher.combine(bytes: $0) }
+            } else {
+                hasher.combine(-1)  // unreadable, or a directory
+            }
             return "\(name):\(hasher.finalize())"
         }
     }
