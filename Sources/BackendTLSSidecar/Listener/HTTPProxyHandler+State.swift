@@ -12,6 +12,9 @@ extension HTTPProxyHandler {
         /// request is dropped, and at its end the connection closes, unless keep-alive, once `answered` (the
         /// answer's last write) completes.
         case discarding(keepAlive: Bool, answered: EventLoopFuture<Void>)
+        /// The last answer is written or being written, and the connection closes once it is; what the client
+        /// sends meanwhile is dropped (a request after it must not reach the backend).
+        case closing
 
         var isIdle: Bool {
             if case .idle = self { return true }

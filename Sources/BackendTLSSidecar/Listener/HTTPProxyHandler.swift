@@ -33,6 +33,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .closing = state { return }
         let part = unwrapInboundIn(data)
         if !pipelined.isEmpty || (part.isHead && !state.isIdle) {
             if pipelined.isEmpty { setAutoRead(false, context.channel) }
@@ -72,7 +73,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private func resumeReading(context: ChannelHandlerContext) {
         guard pipelined.isEmpty, parseFailure == nil else { return }
         switch state {
-        case .connecting: return
+        case .connecting, .closing: return
         case .forwarding(let forwarding) where !forwarding.upstream.isWritable: return
         default: setAutoRead(true, context.channel)
         }
@@ -93,8 +94,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         case .forwarding(let forwarding) where !forwarding.requestEnded:
             abandon(forwarding, because: failure, lastAnswer: true, context: context)
         case .discarding(_, let answered):
-            answered.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        case .connecting, .forwarding:
+            close(after: answered, context: context)
+        case .connecting, .forwarding, .closing:
             break  // its request is whole: answered when its response ends
         }
     }
@@ -217,15 +218,14 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             }
         case .discarding(let keepAlive, let answered):
             if case .end = part {
-                state = .idle
                 if keepAlive {
+                    state = .idle
                     replayPipelined(context: context)
                 } else {
-                    // Not at once: a close drops what is still to be written, the end of the answer among it.
-                    answered.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+                    close(after: answered, context: context)
                 }
             }
-        case .idle:
+        case .idle, .closing:
             break
         }
     }
@@ -396,10 +396,19 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
         if requestEnded {
-            state = .idle
-            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            close(after: written.futureResult, context: context)
         } else {
             state = .discarding(keepAlive: keepAlive, answered: written.futureResult)
         }
+    }
+
+    /// Closes the connection once `answered` (the last answer's last write) completes: a close at once would
+    /// drop what is still to be written. Until then what the client sends is read and dropped: not read, it would
+    /// make the kernel answer the close with a reset, which discards the answer the client has not read yet.
+    private func close(after answered: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+        state = .closing
+        pipelined.removeAll()
+        setAutoRead(true, context.channel)
+        answered.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }
