@@ -104,12 +104,12 @@ struct SidecarCommand: ParsableCommand {
     }
 
     func run() throws {
-        // The parsed options cross to the task as they are: only that task reads them, while this thread waits.
-        nonisolated(unsafe) let command = self
-        try runToCompletion { try await command.serve() }
+        let group = try makeServiceGroup()
+        try runToCompletion { try await group.run() }
     }
 
-    func serve() async throws {
+    /// The sidecar's services, ready to run: everything up to running them happens on this thread.
+    func makeServiceGroup() throws -> ServiceGroup {
         let level = Logger.Level(rawValue: logLevel.rawValue) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -142,12 +142,11 @@ struct SidecarCommand: ParsableCommand {
             logger.critical("cannot start", metadata: ["reason": "\(error)"])
             throw ExitCode(1)
         }
-        let group = ServiceGroup(
+        return ServiceGroup(
             configuration: .init(
                 services: application.services.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        try await group.run()
     }
 
     func makeKubeClient(metrics: KubeMetrics, logger: Logger) throws -> KubeClient {
