@@ -49,10 +49,11 @@ run: deps build
 	@examples/lint-all.sh $(BIN)/backendtls
 	@BIN=$(BIN) examples/admission/serve.sh
 
+## Release builds of the CLI and the webhook; the sidecar's release link expects the static Swift runtime, as
+## `make sidecar-release` builds it.
 release:
 	$(SWIFT) build -c release --product backendtls
 	$(SWIFT) build -c release --product backendtls-webhook
-	$(SWIFT) build -c release --product backendtls-sidecar
 
 ## The release sidecar as the image and the benchmarks have it: the static Swift standard library, and a section per
 ## function in every module, so that the link can put the code it runs together (Package.swift;

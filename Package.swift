@@ -19,7 +19,10 @@ let upcomingFeatures: [SwiftSetting] = [
 ///   section, what no unique symbol names: private functions without symbols and local thunks that many objects
 ///   define under one name (by name, lld would move them all, whole toolchain libraries' code among them).
 /// - libstdc++ (which the Swift runtime needs) linked statically: only the parts used, placed with the rest of the
-///   code, instead of all of libstdc++.so mapped with its symbol tables (1.4 MiB of the idle sidecar's RSS).
+///   code, instead of all of libstdc++.so mapped with its symbol tables (1.4 MiB of the idle sidecar's RSS). This
+///   expects the static Swift runtime too (`--static-swift-stdlib`, as `make sidecar-release` and the Dockerfile
+///   build it): the shared one loads libstdc++.so, and a second copy would come with it. It needs libstdc++.a
+///   (Debian and Ubuntu's libstdc++-dev, which the Swift images have).
 let sidecarReleaseLinking: [LinkerSetting] = [
     .unsafeFlags(
         [

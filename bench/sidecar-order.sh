@@ -35,7 +35,8 @@ fi
 FIXTURE_NAME=sidecar-order
 . "$ROOT/bench/sidecar-fixture.sh"
 # The map says which input section (object file, section name) each address of this link lies in.
-make --no-print-directory sidecar-release SIDECAR_LINK_FLAGS="-Xlinker -Map=$WORK/sidecar.map -Xlinker --no-demangle" >/dev/null
+make --no-print-directory sidecar-release \
+    SIDECAR_LINK_FLAGS="-Xlinker -Map=$WORK/sidecar.map -Xlinker --no-demangle" >/dev/null
 BUILT=$ROOT/.build-static/release/backendtls-sidecar
 read -r BACKEND_PORT CLOSING_PORT TLS12_PORT SIDECAR_PORT METRICS_PORT ROUTE_PORT <<<"$(free_ports 6 | tr '\n' ' ')"
 make_pki
@@ -103,4 +104,5 @@ run_requests "after reload"
 stop "$SIDECAR_PID"
 [ -s "$WORK/callgrind.out" ] || die "callgrind wrote no profile: $(tail -5 "$WORK/sidecar.log")"
 
-python3 bench/sidecar-order.py "$BUILT" "$WORK/sidecar.map" "$WORK/callgrind.out.1" "$WORK/callgrind.out" "$ORDER" "$SCRIPT"
+python3 bench/sidecar-order.py "$BUILT" "$WORK/sidecar.map" "$WORK/callgrind.out.1" "$WORK/callgrind.out" \
+    "$ORDER" "$SCRIPT"

@@ -84,7 +84,10 @@ enum YAMLConversion {
 
     /// A scalar's value by its tag: the one written in the document (`!!str`, or a quoted scalar's implied string),
     /// else the type of its plain text. The tag is read as the parser left it; `node.tag` would resolve it with the
-    /// basic resolver, to a string.
+    /// basic resolver, to a string. Two consequences of the basic resolver, for documents unlikely as manifests:
+    /// Yams resolves a mapping's keys in place to check them for duplicates, so a plain scalar anchored as a key and
+    /// aliased as a value reads as a string; and keys `443` and `"443"` in one mapping are duplicates (they are one
+    /// JSON key anyway).
     private static func scalarValue(_ scalar: Node.Scalar) -> JSONValue {
         let text = scalar.string
         let written = Tag.Name(rawValue: scalar.tag.description)
