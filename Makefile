@@ -1,7 +1,7 @@
 # backendtls — the two commands a new machine needs are `make run` and `make test`.
 SHELL := /bin/bash
 SWIFT ?= swift
-APT_PACKAGES := openssl curl nginx
+APT_PACKAGES := openssl curl nginx binutils
 BIN := .build/debug
 FUZZ_SECONDS ?= 60
 
