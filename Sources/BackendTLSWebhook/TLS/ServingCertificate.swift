@@ -59,13 +59,15 @@ public struct ServingCertificate: Sendable {
         return hasher.finalize()
     }
 
+    /// `digest`: the pair's, when the caller has it already (the reloader compares it before parsing).
     static func make(
         certificatePEM: [UInt8],
         keyPEM: [UInt8],
         certificatePath: String,
-        keyPath: String
+        keyPath: String,
+        digest known: SHA256Digest? = nil
     ) throws(LoadError) -> ServingCertificate {
-        let digest = digest(certificatePEM: certificatePEM, keyPEM: keyPEM)
+        let digest = known ?? digest(certificatePEM: certificatePEM, keyPEM: keyPEM)
         let chain: [NIOSSLCertificate]
         let leaf: Certificate
         do {

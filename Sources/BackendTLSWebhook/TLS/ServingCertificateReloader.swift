@@ -90,7 +90,7 @@ public final class ServingCertificateReloader: Service, Sendable {
             }
             loaded = try ServingCertificate.make(
                 certificatePEM: files.certificatePEM, keyPEM: files.keyPEM, certificatePath: certificateFile,
-                keyPath: keyFile)
+                keyPath: keyFile, digest: digest)
         } catch {
             // Log a broken pair once, not every poll.
             let signature = error.description
