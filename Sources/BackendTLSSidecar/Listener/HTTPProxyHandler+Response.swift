@@ -1,0 +1,142 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The response side of an exchange: the upstream's answer relayed to the client, and every way an exchange ends
+/// (the response's end, a refusal, an abandoned upstream), with what the client connection does next.
+extension HTTPProxyHandler {
+    // MARK: Response (called by UpstreamResponseRelay on the shared event loop)
+
+    func upstreamResponse(_ part: HTTPClientResponsePart, from upstream: any Channel) {
+        guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
+        switch part {
+        case .head(let head) where head.status == .switchingProtocols:
+            // No upgrade is ever forwarded, so the backend broke the protocol; the connection is no longer HTTP.
+            abandon(
+                forwarding,
+                because: ProxyFailure(
+                    status: 502, reason: "upstream_protocol", policy: nil,
+                    message: "the backend switched protocols (101) though no upgrade was asked for"),
+                context: context)
+        case .head(var head) where head.status.code / 100 == 1:
+            // An interim answer (100 Continue to `Expect`): passed on, except to HTTP/1.0 clients, which
+            // must not get one (RFC 9110 15.2); the final answer follows.
+            guard !forwarding.http10Client else { return }
+            ClientResponseHead.prepareInterim(&head)
+            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+        case .head(var head):
+            forwarding.responseStarted = true
+            forwarding.reusable = head.isKeepAlive
+            ClientResponseHead.prepareFinal(
+                &head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive)
+            memo.countRequest(code: Int(head.status.code), metrics: environment.metrics)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+        case .body(let buffer):
+            // Flushed when the upstream read burst ends (or at `.end`): one write syscall per response, not per part.
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            if !context.channel.isWritable { setAutoRead(false, upstream) }
+        case .end(let trailers):
+            forwarding.relay.proxy = nil
+            // Back-pressure may have paused either side; a pooled connection must be able to read again.
+            setAutoRead(true, upstream)
+            resumeReading(context: context)
+            // A connection whose request body was not fully sent cannot frame the next request: close it.
+            if forwarding.reusable && forwarding.requestEnded {
+                pool.checkin(upstream, key: forwarding.key)
+            } else {
+                upstream.close(promise: nil)
+            }
+            finishResponse(
+                trailers: trailers, keepAlive: forwarding.keepAlive, requestEnded: forwarding.requestEnded,
+                context: context)
+        }
+    }
+
+    func upstreamClosed(_ upstream: any Channel, error: (any Error)?) {
+        guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
+        abandon(
+            forwarding,
+            because: ProxyFailure(
+                status: 502, reason: "upstream_closed", policy: nil,
+                message: "the backend closed the connection before responding\(error.map { ": \($0)" } ?? "")"),
+            context: context)
+    }
+
+    /// Gives up an exchange (a broken upstream, or a request the parser cut short): refused when nothing was
+    /// answered yet, otherwise the client's connection is closed (a response cut short must not look
+    /// complete).
+    /// - Parameter lastAnswer: the refusal ends the connection (nothing more can be read from it).
+    func abandon(
+        _ forwarding: Forwarding, because failure: ProxyFailure, lastAnswer: Bool = false,
+        context: ChannelHandlerContext
+    ) {
+        state = .idle
+        forwarding.relay.proxy = nil
+        forwarding.upstream.close(promise: nil)
+        if forwarding.responseStarted {
+            context.close(promise: nil)
+        } else if lastAnswer {
+            refuse(failure, keepAlive: false, requestEnded: true, context: context)
+        } else {
+            refuse(failure, keepAlive: forwarding.keepAlive, requestEnded: forwarding.requestEnded, context: context)
+        }
+    }
+
+    func upstreamReadComplete(_ upstream: any Channel) {
+        guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
+        context.flush()
+    }
+
+    func upstreamWritabilityChanged(_ upstream: any Channel) {
+        guard let context, upstream.isWritable else { return }
+        resumeReading(context: context)
+    }
+
+    // MARK: Refusals
+
+    /// - Parameter requestEnded: the request's end already arrived (refusals after an async connect), so the
+    ///   connection must not wait for it.
+    func refuse(
+        _ failure: ProxyFailure, keepAlive: Bool, requestEnded: Bool = false, context: ChannelHandlerContext
+    ) {
+        environment.logger.warning(
+            "refused",
+            metadata: [
+                "status": "\(failure.status)", "reason": "\(failure.reason)", "detail": "\(failure.headerValue)",
+            ])
+        memo.countRequest(code: failure.status, metrics: environment.metrics)
+        context.write(wrapOutboundOut(.head(failure.responseHead(keepAlive: keepAlive))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: failure.body)))), promise: nil)
+        finishResponse(trailers: nil, keepAlive: keepAlive, requestEnded: requestEnded, context: context)
+    }
+
+    /// Ends the response: the rest of an unfinished request is discarded, and a connection that does not
+    /// stay alive is closed once the end is written.
+    private func finishResponse(
+        trailers: HTTPHeaders?, keepAlive: Bool, requestEnded: Bool, context: ChannelHandlerContext
+    ) {
+        if requestEnded, keepAlive {
+            state = .idle
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            replayPipelined(context: context)
+            return
+        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
+        if requestEnded {
+            close(after: written.futureResult, context: context)
+        } else {
+            state = .discarding(keepAlive: keepAlive, answered: written.futureResult)
+        }
+    }
+
+    /// Closes the connection once `answered` (the last answer's last write) completes: a close at once would
+    /// drop what is still to be written. Until then what the client sends is read and dropped: not read, it would
+    /// make the kernel answer the close with a reset, which discards the answer the client has not read yet.
+    func close(after answered: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+        state = .closing
+        pipelined.removeAll()
+        setAutoRead(true, context.channel)
+        answered.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+}
