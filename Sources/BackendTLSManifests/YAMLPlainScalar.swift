@@ -34,8 +34,13 @@ enum YAMLPlainScalar: Equatable {
 
     /// `^(?:~|null|Null|NULL|)$`
     private static func isNull(_ bytes: [UInt8]) -> Bool {
-        bytes.isEmpty || bytes == [UInt8(ascii: "~")] || ["null", "Null", "NULL"].contains(bytes.asciiString)
+        bytes.isEmpty || bytes == [UInt8(ascii: "~")] || nulls.contains(bytes)
     }
+
+    // Spelled as bytes: every plain scalar of a manifest (names, kinds) is checked against them.
+    private static let nulls = ["null", "Null", "NULL"].map { Array($0.utf8) }
+    private static let infinities = [".inf", ".Inf", ".INF"].map { Array($0.utf8) }
+    private static let notNumbers = [".nan", ".NaN", ".NAN"].map { Array($0.utf8) }
 
     /// `^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+`
     /// `|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$`
@@ -62,14 +67,16 @@ enum YAMLPlainScalar: Equatable {
     /// `^(?:[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?`
     /// `|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$`
     private static func isFloat(_ bytes: [UInt8]) -> Bool {
-        if ["inf", "Inf", "INF"].contains(where: { bytes.droppingSign.elementsEqual(".\($0)".utf8) }) { return true }
-        if [".nan", ".NaN", ".NAN"].contains(bytes.asciiString) { return true }
-        if bytes.first == UInt8(ascii: ".") {  // \.[0-9_]+(?:[eE][-+][0-9]+)?
-            let (mantissa, exponent) = splitExponent(bytes.dropFirst())
+        let body = bytes.droppingSign
+        if body.first == UInt8(ascii: ".") {
+            if infinities.contains(where: { body.elementsEqual($0) }) { return true }  // [-+]?\.(?:inf|Inf|INF)
+            guard body.count == bytes.count else { return false }  // the other forms starting with "." take no sign
+            if notNumbers.contains(where: { body.elementsEqual($0) }) { return true }  // \.(?:nan|NaN|NAN)
+            // \.[0-9_]+(?:[eE][-+][0-9]+)?
+            let (mantissa, exponent) = splitExponent(body.dropFirst())
             return !mantissa.isEmpty && mantissa.allSatisfy(\.isDecimalDigitOrUnderscore)
                 && (exponent.map { isExponent($0, signRequired: true) } ?? true)
         }
-        let body = bytes.droppingSign
         guard let first = body.first, first.isDecimalDigit else { return false }
         if body.contains(UInt8(ascii: ":")) {  // base 60: [0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
             guard let dot = body.firstIndex(of: UInt8(ascii: ".")) else { return false }
@@ -116,10 +123,6 @@ extension Collection where Element == UInt8, SubSequence == ArraySlice<UInt8> {
     fileprivate var droppingSign: ArraySlice<UInt8> {
         first == UInt8(ascii: "-") || first == UInt8(ascii: "+") ? dropFirst() : self[...]
     }
-}
-
-extension Array where Element == UInt8 {
-    fileprivate var asciiString: String { String(decoding: self, as: UTF8.self) }
 }
 
 extension UInt8 {
