@@ -120,7 +120,7 @@ struct SidecarHTTPProtocolTests {
     /// For a client that does not read, the kernel takes in the first few MiB of a response (the sidecar's send
     /// queue and the client's receive queue); only a response that ends within about 100 KiB beyond that leaves
     /// the sidecar holding its last bytes. So the script measures that amount on one connection (from
-    /// /proc/net/tcp) and then asks for responses just larger, and reports what the sidecar held: at least one
+    /// /proc/net/tcp) and then asks for responses just larger (rounds of 12), and reports what the sidecar held: at least one
     /// must have been held whole by it (no more than NIO's low write watermark, 32 KiB, so it had read the
     /// response's end). A request sent after the one that closes the connection must not reach the backend.
     @Test func earlyResponseIsWrittenInFullBeforeTheConnectionCloses() throws {
@@ -156,25 +156,36 @@ struct SidecarHTTPProtocolTests {
             client = probe.getsockname()[1]
             taken = queue(port, client, 4) + queue(client, port, 5)
             probe.close()
-            sizes = [taken + (16 << 10) * i for i in range(1, 13)]
-            for size in sizes:
-                make(size)
-                with request(size) as s:
-                    client = s.getsockname()[1]
-                    held = size - queue(port, client, 4) - queue(client, port, 5)
-                    s.sendall(b"67890")  # the end of the request
-                    s.sendall(f"GET /echo/after-close HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
-                    time.sleep(0.2)
-                    data = bytearray()
-                    while chunk := s.recv(1 << 20):
-                        data += chunk
-                    body = len(data) - data.find(b"\r\n\r\n") - 4
-                    print(size, body, held, data[:data.find(b"\r\n")].decode())
+            # What the kernel takes varies a little between connections, more on a loaded machine: each size is
+            # aimed past the last connection's share, and a round that saw no response held whole is repeated.
+            offsets = [(kib << 10) for kib in (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 160, 192)]
+            for _ in range(3):
+                held_whole = False
+                for offset in offsets:
+                    size = taken + offset
+                    make(size)
+                    with request(size) as s:
+                        client = s.getsockname()[1]
+                        taken = queue(port, client, 4) + queue(client, port, 5)
+                        held = size - taken
+                        held_whole = held_whole or 0 < held <= 32 << 10
+                        # The end of the request, and another request after it in the same write: one sent
+                        # later, after the sidecar closed, would meet a reset (the sidecar does no lingering close).
+                        s.sendall(b"67890" + f"GET /echo/after-close HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+                        time.sleep(0.2)
+                        data = bytearray()
+                        while chunk := s.recv(1 << 20):
+                            data += chunk
+                        body = len(data) - data.find(b"\r\n\r\n") - 4
+                        print(size, body, held, data[:data.find(b"\r\n")].decode())
+                    os.remove(f"{files}/early-{size}.bin")
+                if held_whole:
+                    break
             """#
         let output = try ProcessRunner.run(
             "python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)", bed.nginx.fileDirectory.path])
         let exchanges = output.standardOutput.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
-        #expect(exchanges.count == 12, "\(output.standardOutput) \(output.standardError)")
+        #expect(exchanges.count >= 12, "\(output.standardOutput) \(output.standardError)")
         var heldWhole = 0
         for fields in exchanges where fields.count == 6 {
             #expect(fields[1] == fields[0], "a \(fields[0])-byte response came back with \(fields[1])")
