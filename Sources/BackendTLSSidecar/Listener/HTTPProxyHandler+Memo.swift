@@ -24,7 +24,9 @@ extension HTTPProxyHandler {
 
         /// Where and how to connect for the target; the last answer holds while the configuration generation
         /// and the minute are unchanged.
-        mutating func key(for target: Target, environment: SidecarEnvironment) -> Result<
+        mutating func key(
+            for target: Target, environment: SidecarEnvironment, pool: UpstreamConnectionPool
+        ) -> Result<
             UpstreamConnectionPool.Key, ProxyFailure
         > {
             let minute = Int(Date().timeIntervalSince1970 / 60)
@@ -33,7 +35,7 @@ extension HTTPProxyHandler {
             {
                 return .success(route.key)
             }
-            let resolved = Route.resolve(target, environment: environment)
+            let resolved = Route.resolve(target, environment: environment).map(pool.interned)
             if case .success(let key) = resolved {
                 lastRoute = Route(hostHeader: target.hostHeader, key: key, minute: minute)
             }

@@ -18,27 +18,31 @@ extension HTTPProxyHandler {
                     status: 502, reason: "upstream_protocol", policy: nil,
                     message: "the backend switched protocols (101) though no upgrade was asked for"),
                 context: context)
-        case .head(var head) where head.status.code / 100 == 1:
+        case .head(let head) where head.status.code / 100 == 1:
             // An interim answer (100 Continue to `Expect`): passed on, except to HTTP/1.0 clients, which
             // must not get one (RFC 9110 15.2); the final answer follows.
             guard !forwarding.http10Client else { return }
-            ClientResponseHead.prepareInterim(&head)
-            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
-        case .head(var head):
+            context.writeAndFlush(
+                NIOAny(responseEncoder.interimHead(head, allocator: context.channel.allocator)), promise: nil)
+        case .head(let head):
             forwarding.responseStarted = true
             forwarding.reusable = head.isKeepAlive
-            ClientResponseHead.prepareFinal(
-                &head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive)
+            let bytes = responseEncoder.finalHead(
+                head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive,
+                allocator: context.channel.allocator)
             memo.countRequest(code: Int(head.status.code), metrics: environment.metrics)
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(NIOAny(bytes), promise: nil)
         case .body(let buffer):
             // Flushed when the upstream read burst ends (or at `.end`): one write syscall per response, not per part.
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-            if !context.channel.isWritable { setAutoRead(false, upstream) }
+            responseEncoder.writeBody(buffer, context: context)
+            if !context.channel.isWritable {
+                forwarding.upstreamPaused = true
+                setAutoRead(false, upstream)
+            }
         case .end(let trailers):
             forwarding.relay.proxy = nil
             // Back-pressure may have paused either side; a pooled connection must be able to read again.
-            setAutoRead(true, upstream)
+            if forwarding.upstreamPaused { setAutoRead(true, upstream) }
             resumeReading(context: context)
             // A connection whose request body was not fully sent cannot frame the next request: close it.
             if forwarding.reusable && forwarding.requestEnded {
@@ -105,8 +109,10 @@ extension HTTPProxyHandler {
                 "status": "\(failure.status)", "reason": "\(failure.reason)", "detail": "\(failure.headerValue)",
             ])
         memo.countRequest(code: failure.status, metrics: environment.metrics)
-        context.write(wrapOutboundOut(.head(failure.responseHead(keepAlive: keepAlive))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: failure.body)))), promise: nil)
+        let head = responseEncoder.ownHead(
+            failure.responseHead(keepAlive: keepAlive), allocator: context.channel.allocator)
+        context.write(NIOAny(head), promise: nil)
+        responseEncoder.writeBody(ByteBuffer(string: failure.body), context: context)
         finishResponse(trailers: nil, keepAlive: keepAlive, requestEnded: requestEnded, context: context)
     }
 
@@ -117,12 +123,13 @@ extension HTTPProxyHandler {
     ) {
         if requestEnded, keepAlive {
             state = .idle
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            noteClientActivity()
+            responseEncoder.writeEnd(trailers: trailers, promise: nil, context: context)
             replayPipelined(context: context)
             return
         }
         let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: written)
+        responseEncoder.writeEnd(trailers: trailers, promise: written, context: context)
         if requestEnded {
             close(after: written.futureResult, context: context)
         } else {
@@ -136,7 +143,7 @@ extension HTTPProxyHandler {
     func close(after answered: EventLoopFuture<Void>, context: ChannelHandlerContext) {
         state = .closing
         pipelined.removeAll()
-        setAutoRead(true, context.channel)
+        setClientReading(true, context: context)
         answered.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }

@@ -38,6 +38,8 @@ extension HTTPProxyHandler {
         var unflushed = false
         /// The backend's response allows reuse (keep-alive).
         var reusable = true
+        /// Reading from the upstream was paused for back-pressure (the client could not take more).
+        var upstreamPaused = false
 
         init(
             upstream: any Channel, relay: UpstreamResponseRelay, key: UpstreamConnectionPool.Key, keepAlive: Bool,

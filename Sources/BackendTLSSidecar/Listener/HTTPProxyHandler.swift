@@ -1,4 +1,5 @@
 import BackendTLS
+import BackendTLSServerSupport
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -9,13 +10,14 @@ import NIOHTTP1
 /// pooled per settings.
 final class HTTPProxyHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundOut = ByteBuffer
 
     let environment: SidecarEnvironment
     let pool: UpstreamConnectionPool
     var state = State.idle
     var context: ChannelHandlerContext?
     var memo = Memo()
+    var responseEncoder = ClientResponseEncoder()
     /// Parts of pipelined requests that arrived while an exchange was in flight, replayed in order when it
     /// ends. Reading pauses while any wait, so at most one read's worth is held. Unpipelined requests (the
     /// usual case) change no read interest: gating every request, as NIO's pipelining handler does, cost two
@@ -24,19 +26,40 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// The parser refused the client's bytes: answered 400, and the connection closed, once the exchanges
     /// before the bad bytes are done (NIO's pipelining handler deferred it the same way).
     private var parseFailure: (any Error)?
+    /// When the client last sent bytes or an exchange last ended (see HTTPProxyHandler+Idle.swift).
+    var lastActivity = NIODeadline.now()
+    var idleCheck: Scheduled<Void>?
+    /// Whether reading from the client is on, as last set: most requests would set it on again, and each
+    /// change goes through the channel's options.
+    private var clientReading = true
 
     init(environment: SidecarEnvironment, pool: UpstreamConnectionPool) {
         self.environment = environment
         self.pool = pool
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        scheduleIdleCheck(at: .now() + environment.configuration.timeouts.clientIdle.timeAmount, context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
+    }
+
+    /// Turns reading from the client on or off; nothing to do when it already is.
+    func setClientReading(_ on: Bool, context: ChannelHandlerContext) {
+        guard on != clientReading else { return }
+        clientReading = on
+        setAutoRead(on, context.channel)
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .closing = state { return }
         let part = unwrapInboundIn(data)
         if !pipelined.isEmpty || (part.isHead && !state.isIdle) {
-            if pipelined.isEmpty { setAutoRead(false, context.channel) }
+            if pipelined.isEmpty { setClientReading(false, context: context) }
             pipelined.append(part)
             return
         }
@@ -75,7 +98,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         switch state {
         case .connecting, .closing: return
         case .forwarding(let forwarding) where !forwarding.upstream.isWritable: return
-        default: setAutoRead(true, context.channel)
+        default: setClientReading(true, context: context)
         }
     }
 
@@ -106,6 +129,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         // After CONNECT the parser takes what follows for tunnel bytes, and NIO sends the refusal without a
         // body or length: only closing ends it.
         let keepAlive = head.isKeepAlive && head.method != .CONNECT
+        responseEncoder.startRequest(method: head.method)
         let http10Client = head.version.major < 1 || (head.version.major == 1 && head.version.minor == 0)
         let target: Target
         switch memo.target(of: head, defaultNamespace: environment.configuration.namespace) {
@@ -113,7 +137,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
         let key: UpstreamConnectionPool.Key
-        switch memo.key(for: target, environment: environment) {
+        switch memo.key(for: target, environment: environment, pool: pool) {
         case .success(let routed): key = routed
         case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
@@ -138,7 +162,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     /// A new upstream connection for `key`; the request parts held meanwhile follow once it is verified.
     private func connect(_ key: UpstreamConnectionPool.Key, http10Client: Bool, context: ChannelHandlerContext) {
-        setAutoRead(false, context.channel)
+        setClientReading(false, context: context)
         environment.connector.connect(
             host: key.host, port: key.port, tls: key.settings, use: .http, on: context.eventLoop
         )
@@ -213,7 +237,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 forwarding.upstream.write(part, promise: nil)
                 forwarding.unflushed = true
                 if !forwarding.upstream.isWritable {
-                    setAutoRead(false, context.channel)
+                    setClientReading(false, context: context)
                 }
             }
         case .discarding(let keepAlive, let answered):
@@ -234,6 +258,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         // Only what is still unflushed: a request's end was flushed with it, and each flush walks the upstream
         // pipeline (TLS included).
         flushUpstreamIfNeeded()
+        noteClientActivity()
         context.fireChannelReadComplete()
     }
 
@@ -245,7 +270,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, case .forwarding(let forwarding) = state {
+        if context.channel.isWritable, case .forwarding(let forwarding) = state, forwarding.upstreamPaused {
+            forwarding.upstreamPaused = false
             setAutoRead(true, forwarding.upstream)
         }
         context.fireChannelWritabilityChanged()
@@ -259,18 +285,13 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         guard error is HTTPParserError || parseFailure != nil else { return context.close(promise: nil) }
         guard parseFailure == nil else { return }
         parseFailure = error
-        setAutoRead(false, context.channel)
+        setClientReading(false, context: context)
         answerParseFailureWhenDue(context: context)
     }
 
-    /// An idle client connection is closed, but not while a request is in flight (a slow backend is the
-    /// upstream timeouts' business) or queued.
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
-        if state.isIdle, pipelined.isEmpty { context.close(promise: nil) }
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
         if case .forwarding(let forwarding) = state { forwarding.upstream.close(promise: nil) }
         state = .idle
         pipelined.removeAll()

@@ -3,25 +3,85 @@ import NIOHTTP1
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1): a proxy drops them, and
 /// every header the `Connection` header names, before forwarding. `Upgrade` is among them because HTTP mode
 /// relays HTTP/1.1 only; a backend that switched protocols would leave the relay unable to frame anything.
-enum HopByHopHeaders {
-    private static let fixed: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "upgrade",
-    ]
+///
+/// Names are compared as ASCII bytes, without lowercasing or hashing: this runs for every header of every
+/// request and response, and lowercased copies with set lookups cost a tenth of the sidecar's own work per
+/// request.
+struct HopByHopHeaders {
+    /// Names the message's `Connection` header adds, lowercased (usually none: `keep-alive` and `close`
+    /// name nothing beyond the fixed set).
+    private var named: [String] = []
 
-    private static let framing: Set<String> = ["content-length", "transfer-encoding", "host"]
+    /// Reads the `Connection` header of `headers`.
+    init(_ headers: HTTPHeaders) {
+        for (name, value) in headers where Self.equal(name, "connection") {
+            // The usual values name nothing beyond the fixed set: no splitting, no lowercased copies.
+            if Self.equal(value, "keep-alive") || Self.equal(value, "close") { continue }
+            for token in value.split(separator: ",") {
+                let trimmed = token.trimmingASCIISpaces().lowercased()
+                // Framing and the Host are never taken as hop-by-hop, whatever `Connection` names: dropping
+                // them would leave the backend reading a body as the next request.
+                guard !trimmed.isEmpty, !Self.isFixed(trimmed), !Self.framing.contains(trimmed) else { continue }
+                named.append(trimmed)
+            }
+        }
+    }
 
-    /// Removes them from `headers`. Messages without any (most requests) are scanned once and not copied.
+    func contains(_ name: String) -> Bool {
+        Self.isFixed(name) || (!named.isEmpty && named.contains { Self.equal(name, $0) })
+    }
+
+    /// Removes them from `headers`, in place (a response's head is usually not shared). Messages without any
+    /// are scanned and not changed.
     static func remove(from headers: inout HTTPHeaders) {
-        var names: Set<String> = []
-        for (name, _) in headers where fixed.contains(name.lowercased()) {
-            names.insert(name.lowercased())
+        let hopByHop = HopByHopHeaders(headers)
+        var present: [String] = []
+        for (name, _) in headers where hopByHop.contains(name) && !present.contains(where: { equal(name, $0) }) {
+            present.append(name.lowercased())
         }
-        guard !names.isEmpty else { return }
-        // Framing and the Host are never taken as hop-by-hop, whatever `Connection` names: dropping them
-        // would leave the backend reading a body as the next request.
-        for token in headers[canonicalForm: "connection"] where !framing.contains(token.lowercased()) {
-            names.insert(token.lowercased())
+        for name in present { headers.remove(name: name) }
+    }
+
+    private static let framing = ["content-length", "transfer-encoding", "host"]
+
+    /// `connection`, `keep-alive`, `proxy-connection`, `proxy-authorization`, `proxy-authenticate`, `te`,
+    /// `upgrade`, in any case; the length picks the one candidate.
+    static func isFixed(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: return equal(name, "te")
+        case 7: return equal(name, "upgrade")
+        case 10: return equal(name, "connection") || equal(name, "keep-alive")
+        case 16: return equal(name, "proxy-connection")
+        case 18: return equal(name, "proxy-authenticate")
+        case 19: return equal(name, "proxy-authorization")
+        default: return false
         }
-        for name in names { headers.remove(name: name) }
+    }
+
+    /// ASCII case-insensitive comparison with a lowercase name.
+    static func equal(_ name: String, _ lowercase: String) -> Bool {
+        guard name.utf8.count == lowercase.utf8.count else { return false }
+        var name = name
+        var lowercase = lowercase
+        return name.withUTF8 { a in
+            lowercase.withUTF8 { b in
+                guard a.count == b.count else { return false }
+                for index in 0..<a.count {
+                    let byte = a[index]
+                    let folded = byte &- 0x41 < 26 ? byte | 0x20 : byte
+                    if folded != b[index] { return false }
+                }
+                return true
+            }
+        }
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingASCIISpaces() -> Substring {
+        var trimmed = self
+        while let first = trimmed.first, first == " " || first == "\t" { trimmed.removeFirst() }
+        while let last = trimmed.last, last == " " || last == "\t" { trimmed.removeLast() }
+        return trimmed
     }
 }

@@ -44,16 +44,14 @@ public final class SidecarServer: ServiceLifecycle.Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // Only NIO's request parser: HTTPProxyHandler orders pipelined requests itself (without
+                        // pausing reads per request), answers parse failures after the exchanges before them, and
+                        // writes responses as bytes (ClientResponseEncoder). No outbound header validation: every
+                        // header written was parsed by llhttp on the way in, which refuses the same bytes, or is
+                        // the sidecar's own (refusals strip control characters); validating each header again
+                        // cost about a tenth of a request's CPU.
                         try channel.pipeline.syncOperations.addHandler(
-                            IdleStateHandler(allTimeout: configuration.timeouts.clientIdle.timeAmount))
-                        // HTTPProxyHandler orders pipelined requests itself (without pausing reads per request)
-                        // and answers parse failures after the exchanges before them.
-                        // No outbound header validation: every header written was parsed by llhttp on the way in,
-                        // which refuses the same bytes, or is the sidecar's own (refusals strip control
-                        // characters); validating each header again cost about a tenth of a request's CPU.
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                            withPipeliningAssistance: false, withErrorHandling: false,
-                            withOutboundHeaderValidation: false)
+                            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                         try channel.pipeline.syncOperations.addHandler(
                             HTTPProxyHandler(environment: environment, pool: pools.pool(for: channel.eventLoop)))
                     }

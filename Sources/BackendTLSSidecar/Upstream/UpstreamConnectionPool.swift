@@ -13,6 +13,9 @@ final class UpstreamConnectionPool {
         /// Held by reference: keys are copied and compared on every request, and the settings (trust
         /// anchors' DER included) are large; a key reused for a connection's next request compares by identity.
         private let boxed: SettingsBox
+        /// Computed once: a route's key is remembered per client connection (see `HTTPProxyHandler.Memo`) and
+        /// looked up on every request, and hashing the host each time cost more than the rest of the lookup.
+        private let addressHash: Int
 
         var settings: ResolvedBackendTLS? { boxed.settings }
 
@@ -21,14 +24,17 @@ final class UpstreamConnectionPool {
             self.port = port
             self.generation = generation
             self.boxed = SettingsBox(settings)
+            var hasher = Hasher()
+            hasher.combine(host)
+            hasher.combine(port)
+            hasher.combine(generation)
+            self.addressHash = hasher.finalize()
         }
 
         /// Settings take part in equality, not in the hash: hashing them cost more per request than the rest
         /// of the lookup, and within one generation an address has one setting.
         func hash(into hasher: inout Hasher) {
-            hasher.combine(host)
-            hasher.combine(port)
-            hasher.combine(generation)
+            hasher.combine(addressHash)
         }
 
         static func == (lhs: Key, rhs: Key) -> Bool {
@@ -48,6 +54,8 @@ final class UpstreamConnectionPool {
     }
 
     private var idle: [Key: [Idle]] = [:]
+    /// One instance of each key in use (see `interned(_:)`), of the newest generation seen.
+    private var keys: Set<Key> = []
     /// Channels whose close callback is registered: once per connection, not per check-in (a connection
     /// serves many requests; a callback per check-in grew memory with every request).
     private var watched: Set<ObjectIdentifier> = []
@@ -68,6 +76,14 @@ final class UpstreamConnectionPool {
         self.idleTimeout = idleTimeout
         self.sweepInterval = min(idleTimeout, .seconds(1))
         self.currentGeneration = currentGeneration
+    }
+
+    /// The pool's instance of a key equal to `key`. Client connections resolve their keys separately, and keys
+    /// made apart compare their settings in full (a copy and a comparison of every field, trust anchors
+    /// included) where keys sharing an instance compare by identity: a lookup per request in every pool.
+    func interned(_ key: Key) -> Key {
+        if let newest = keys.first?.generation, newest < key.generation { keys.removeAll() }
+        return keys.insert(key).memberAfterInsert
     }
 
     func checkout(_ key: Key) -> (any Channel)? {

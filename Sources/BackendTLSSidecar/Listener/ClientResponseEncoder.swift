@@ -1,0 +1,162 @@
+import NIOCore
+import NIOHTTP1
+
+/// Writes responses to the app as bytes: the backend's head with its hop-by-hop headers dropped and framed for the
+/// HTTP version the app spoke (the sidecar always speaks HTTP/1.1 to backends), and the sidecar's own refusals.
+///
+/// It does what NIO's `HTTPResponseEncoder` did after the head was rewritten, in the same pass: the rewrite
+/// (hop-by-hop removal on a mutable header list), the encoder's own header adjustments and its pipeline step
+/// cost a sixth of the sidecar's work per request. Framing follows that encoder: no body for 1xx, 204, 304
+/// and CONNECT (their length headers dropped), `Content-Length` kept, otherwise chunked for HTTP/1.1 and
+/// close-delimited for HTTP/1.0; the body of a response to HEAD is not written.
+struct ClientResponseEncoder {
+    /// The request being answered is HEAD or CONNECT: its response has no body, whatever its head says.
+    private var suppressBody = false
+    private var connect = false
+    /// The body is written in chunks.
+    private var chunked = false
+
+    /// Set when a request starts: what its response may carry.
+    mutating func startRequest(method: HTTPMethod) {
+        suppressBody = method == .HEAD || method == .CONNECT
+        connect = method == .CONNECT
+    }
+
+    /// A 1xx answer: passed on as HTTP/1.1, without hop-by-hop or length headers.
+    func interimHead(_ head: HTTPResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let hopByHop = HopByHopHeaders(head.headers)
+        var buffer = allocator.buffer(capacity: 256)
+        Self.writeStatusLine(head.status, http10: false, into: &buffer)
+        for (name, value) in head.headers where !hopByHop.contains(name) && !Self.isLength(name) {
+            Self.writeHeader(name, value, into: &buffer)
+        }
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
+    /// The backend's final head for the app.
+    /// - Parameter keepAlive: whether the app's connection stays open; cleared when only closing can end the body.
+    mutating func finalHead(
+        _ head: HTTPResponseHead, http10Client: Bool, keepAlive: inout Bool, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        let hopByHop = HopByHopHeaders(head.headers)
+        let hasContentLength = head.headers.contains { HopByHopHeaders.equal($0.name, "content-length") }
+        let code = head.status.code
+        // No chunked coding in HTTP/1.0: a body without a length is ended by closing the connection.
+        if http10Client, !hasContentLength, code != 204, code != 304 { keepAlive = false }
+        let framing = framing(code: code, hasContentLength: hasContentLength, http10: http10Client)
+
+        var buffer = allocator.buffer(capacity: 256)
+        Self.writeStatusLine(head.status, http10: http10Client, into: &buffer)
+        for (name, value) in head.headers where !hopByHop.contains(name) && framing.keeps(name) {
+            Self.writeHeader(name, value, into: &buffer)
+        }
+        if framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+        if http10Client, keepAlive { buffer.writeStaticString("connection: keep-alive\r\n") }
+        if !keepAlive { buffer.writeStaticString("connection: close\r\n") }
+        buffer.writeStaticString("\r\n")
+        chunked = framing == .chunked && !suppressBody
+        return buffer
+    }
+
+    /// A head the sidecar made (a refusal): written as it is, framed by the same rules.
+    mutating func ownHead(_ head: HTTPResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let hasContentLength = head.headers.contains { HopByHopHeaders.equal($0.name, "content-length") }
+        let http10 = head.version == .http1_0
+        let framing = framing(code: head.status.code, hasContentLength: hasContentLength, http10: http10)
+        var buffer = allocator.buffer(capacity: 256)
+        Self.writeStatusLine(head.status, http10: http10, into: &buffer)
+        for (name, value) in head.headers where framing.keeps(name) { Self.writeHeader(name, value, into: &buffer) }
+        if framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+        buffer.writeStaticString("\r\n")
+        chunked = framing == .chunked && !suppressBody
+        return buffer
+    }
+
+    /// Writes a part of the body (nothing for a response that has none).
+    func writeBody(_ part: ByteBuffer, context: ChannelHandlerContext) {
+        guard !suppressBody, part.readableBytes > 0 else { return }
+        guard chunked else { return context.write(NIOAny(part), promise: nil) }
+        var size = context.channel.allocator.buffer(capacity: 20)
+        size.writeString(String(part.readableBytes, radix: 16))
+        size.writeStaticString("\r\n")
+        context.write(NIOAny(size), promise: nil)
+        context.write(NIOAny(part), promise: nil)
+        context.write(NIOAny(ByteBuffer.crlf), promise: nil)
+    }
+
+    /// Ends the body and flushes; `promise` completes once everything before it is written.
+    mutating func writeEnd(trailers: HTTPHeaders?, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
+        defer {
+            chunked = false
+            suppressBody = false
+            connect = false
+        }
+        guard chunked else {
+            // Nothing to write, but the promise must complete after what came before it.
+            if let promise { context.write(NIOAny(ByteBuffer()), promise: promise) }
+            return context.flush()
+        }
+        var last = context.channel.allocator.buffer(capacity: 64)
+        last.writeStaticString("0\r\n")
+        for (name, value) in trailers ?? [:] { Self.writeHeader(name, value, into: &last) }
+        last.writeStaticString("\r\n")
+        context.writeAndFlush(NIOAny(last), promise: promise)
+    }
+
+    // MARK: Framing
+
+    private enum Framing: Equatable {
+        case none
+        case contentLength
+        case chunked
+        /// HTTP/1.0 without a length: the body ends when the connection closes.
+        case closeDelimited
+
+        /// Whether a header of the message stays: the length headers only where they frame the body.
+        func keeps(_ name: String) -> Bool {
+            switch self {
+            case .none: !ClientResponseEncoder.isLength(name)
+            case .contentLength, .chunked, .closeDelimited: !HopByHopHeaders.equal(name, "transfer-encoding")
+            }
+        }
+    }
+
+    private func framing(code: UInt, hasContentLength: Bool, http10: Bool) -> Framing {
+        if connect || (100..<200).contains(code) || code == 204 || code == 304 { return .none }
+        if hasContentLength { return .contentLength }
+        return http10 ? .closeDelimited : .chunked
+    }
+
+    private static func isLength(_ name: String) -> Bool {
+        HopByHopHeaders.equal(name, "content-length") || HopByHopHeaders.equal(name, "transfer-encoding")
+    }
+
+    // MARK: Bytes
+
+    private static func writeStatusLine(_ status: HTTPResponseStatus, http10: Bool, into buffer: inout ByteBuffer) {
+        if http10 { buffer.writeStaticString("HTTP/1.0 ") } else { buffer.writeStaticString("HTTP/1.1 ") }
+        let code = status.code
+        if (100...999).contains(code) {
+            buffer.writeInteger(UInt8(0x30 + code / 100))
+            buffer.writeInteger(UInt8(0x30 + code / 10 % 10))
+            buffer.writeInteger(UInt8(0x30 + code % 10))
+        } else {
+            buffer.writeString(String(code))
+        }
+        buffer.writeStaticString(" ")
+        buffer.writeString(status.reasonPhrase)
+        buffer.writeStaticString("\r\n")
+    }
+
+    private static func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
+        buffer.writeString(name)
+        buffer.writeStaticString(": ")
+        buffer.writeString(value)
+        buffer.writeStaticString("\r\n")
+    }
+}
+
+extension ByteBuffer {
+    fileprivate static let crlf = ByteBuffer(staticString: "\r\n")
+}

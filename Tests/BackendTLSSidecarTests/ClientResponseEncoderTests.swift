@@ -1,0 +1,158 @@
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+@testable import BackendTLSSidecar
+
+/// What the app receives for a backend's response: framing per the app's HTTP version and the request's method,
+/// hop-by-hop headers dropped, and the sidecar's own refusals as they are.
+@Suite struct ClientResponseEncoderTests {
+    /// Encodes a backend response (head, body parts, end) for a request with `method`, and returns the bytes the
+    /// app would receive and whether its connection stays open.
+    private func relay(
+        _ head: HTTPResponseHead, body: [String] = [], trailers: HTTPHeaders? = nil, method: HTTPMethod = .GET,
+        http10Client: Bool = false, keepAlive: Bool = true
+    ) throws -> (wire: String, keepAlive: Bool) {
+        let (channel, context) = try Self.channel()
+        var encoder = ClientResponseEncoder()
+        encoder.startRequest(method: method)
+        var keepAlive = keepAlive
+        let bytes = encoder.finalHead(
+            head, http10Client: http10Client, keepAlive: &keepAlive, allocator: channel.allocator)
+        context.write(NIOAny(bytes), promise: nil)
+        for part in body { encoder.writeBody(ByteBuffer(string: part), context: context) }
+        encoder.writeEnd(trailers: trailers, promise: nil, context: context)
+        return (try Self.written(channel), keepAlive)
+    }
+
+    private static func channel() throws -> (EmbeddedChannel, ChannelHandlerContext) {
+        let channel = EmbeddedChannel()
+        let grabber = ContextGrabber()
+        try channel.pipeline.syncOperations.addHandler(grabber)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return (channel, try #require(grabber.context))
+    }
+
+    private static func written(_ channel: EmbeddedChannel) throws -> String {
+        var wire = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { wire += String(buffer: buffer) }
+        return wire
+    }
+
+    private static func head(_ status: HTTPResponseStatus, _ headers: [(String, String)]) -> HTTPResponseHead {
+        HTTPResponseHead(version: .http1_1, status: status, headers: HTTPHeaders(headers))
+    }
+
+    @Test func lengthFramedResponseKeepsItsLengthAndLosesHopByHopHeaders() throws {
+        let response = Self.head(
+            .ok, [("Content-Length", "5"), ("Connection", "keep-alive, X-Hop"), ("X-Hop", "1"), ("Keep-Alive", "t=5")])
+        let (wire, keepAlive) = try relay(response, body: ["hel", "lo"])
+        #expect(wire == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+        #expect(keepAlive)
+    }
+
+    @Test func bodyWithoutLengthIsChunkedForHTTP11() throws {
+        let response = Self.head(.ok, [("Transfer-Encoding", "chunked"), ("X-A", "b")])
+        let (wire, _) = try relay(response, body: ["hello", "", "0123456789abcdefg"], trailers: ["X-T": "1"])
+        #expect(
+            wire
+                == "HTTP/1.1 200 OK\r\nX-A: b\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n11\r\n0123456789abcdefg\r\n"
+                + "0\r\nX-T: 1\r\n\r\n")
+    }
+
+    @Test func bodyWithoutLengthEndsByClosingForHTTP10() throws {
+        let response = Self.head(.ok, [("Transfer-Encoding", "chunked")])
+        let (wire, keepAlive) = try relay(response, body: ["hello"], http10Client: true)
+        #expect(wire == "HTTP/1.0 200 OK\r\nconnection: close\r\n\r\nhello")
+        #expect(!keepAlive)
+    }
+
+    @Test func http10KeepAliveIsConfirmedWhenTheLengthIsKnown() throws {
+        let response = Self.head(.ok, [("Content-Length", "2")])
+        let (wire, keepAlive) = try relay(response, body: ["ok"], http10Client: true)
+        #expect(wire == "HTTP/1.0 200 OK\r\nContent-Length: 2\r\nconnection: keep-alive\r\n\r\nok")
+        #expect(keepAlive)
+    }
+
+    @Test func closingConnectionSaysSo() throws {
+        let (wire, keepAlive) = try relay(Self.head(.ok, [("Content-Length", "0")]), keepAlive: false)
+        #expect(wire == "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nconnection: close\r\n\r\n")
+        #expect(!keepAlive)
+    }
+
+    @Test(arguments: [HTTPResponseStatus.noContent, .notModified])
+    func statusesWithoutBodyLoseTheirLengthHeaders(status: HTTPResponseStatus) throws {
+        let response = Self.head(status, [("Content-Length", "7"), ("Transfer-Encoding", "chunked"), ("ETag", "x")])
+        let (wire, _) = try relay(response)
+        #expect(wire == "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nETag: x\r\n\r\n")
+    }
+
+    /// The head says what a GET would have carried; no body follows, not even a chunked terminator.
+    @Test func responseToHEADHasNoBody() throws {
+        let chunked = try relay(Self.head(.ok, [("X-A", "b")]), method: .HEAD)
+        #expect(chunked.wire == "HTTP/1.1 200 OK\r\nX-A: b\r\ntransfer-encoding: chunked\r\n\r\n")
+        let sized = try relay(Self.head(.ok, [("Content-Length", "5")]), body: ["hello"], method: .HEAD)
+        #expect(sized.wire == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+    }
+
+    @Test func interimAnswerIsPassedOnWithoutHopByHopOrLengthHeaders() throws {
+        let (channel, _) = try Self.channel()
+        let encoder = ClientResponseEncoder()
+        let head = HTTPResponseHead(
+            version: .http1_0, status: .continue,
+            headers: ["Connection": "keep-alive", "Content-Length": "0", "X-A": "b"])
+        let bytes = encoder.interimHead(head, allocator: channel.allocator)
+        #expect(String(buffer: bytes) == "HTTP/1.1 100 Continue\r\nX-A: b\r\n\r\n")
+    }
+
+    /// A refusal is written as made (its `connection: close` included); to CONNECT it has no body or length,
+    /// so only closing ends it.
+    @Test func refusalsAreWrittenAsMade() throws {
+        let failure = ProxyFailure(status: 502, reason: "test", policy: nil, message: "m")
+        for method in [HTTPMethod.GET, .CONNECT] {
+            let (channel, context) = try Self.channel()
+            var encoder = ClientResponseEncoder()
+            encoder.startRequest(method: method)
+            let head = encoder.ownHead(failure.responseHead(keepAlive: false), allocator: channel.allocator)
+            context.write(NIOAny(head), promise: nil)
+            encoder.writeBody(ByteBuffer(string: failure.body), context: context)
+            encoder.writeEnd(trailers: nil, promise: nil, context: context)
+            let wire = try Self.written(channel)
+            #expect(wire.hasPrefix("HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\n"))
+            #expect(wire.contains("x-backendtls-error: test: m\r\nconnection: close\r\n\r\n"))
+            if method == .CONNECT {
+                #expect(!wire.contains("content-length") && wire.hasSuffix("\r\n\r\n"), "\(wire)")
+            } else {
+                #expect(wire.contains("content-length: \(failure.body.utf8.count)\r\n") && wire.hasSuffix(failure.body))
+            }
+        }
+    }
+
+    /// The end's promise completes only once what came before it is written, chunked or not: the connection is
+    /// closed on it.
+    @Test func endPromiseCompletesAfterTheBody() throws {
+        let (channel, context) = try Self.channel()
+        var encoder = ClientResponseEncoder()
+        encoder.startRequest(method: .GET)
+        var keepAlive = false
+        let head = encoder.finalHead(
+            Self.head(.ok, [("Content-Length", "2")]), http10Client: false, keepAlive: &keepAlive,
+            allocator: channel.allocator)
+        context.write(NIOAny(head), promise: nil)
+        encoder.writeBody(ByteBuffer(string: "ok"), context: context)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        nonisolated(unsafe) var completed = false
+        written.futureResult.whenSuccess { completed = true }
+        encoder.writeEnd(trailers: nil, promise: written, context: context)
+        channel.embeddedEventLoop.run()
+        #expect(completed)
+        #expect(try Self.written(channel).hasSuffix("\r\n\r\nok"))
+    }
+}
+
+private final class ContextGrabber: ChannelInboundHandler {
+    typealias InboundIn = Never
+    var context: ChannelHandlerContext?
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+}
