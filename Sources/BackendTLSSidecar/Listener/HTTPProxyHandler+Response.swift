@@ -136,14 +136,4 @@ extension HTTPProxyHandler {
             state = .discarding(keepAlive: keepAlive, answered: written.futureResult)
         }
     }
-
-    /// Closes the connection once `answered` (the last answer's last write) completes: a close at once would
-    /// drop what is still to be written. Until then what the client sends is read and dropped: not read, it would
-    /// make the kernel answer the close with a reset, which discards the answer the client has not read yet.
-    func close(after answered: EventLoopFuture<Void>, context: ChannelHandlerContext) {
-        state = .closing
-        pipelined.removeAll()
-        setClientReading(true, context: context)
-        answered.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-    }
 }

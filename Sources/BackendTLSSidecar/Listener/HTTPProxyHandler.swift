@@ -26,9 +26,10 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// The parser refused the client's bytes: answered 400, and the connection closed, once the exchanges
     /// before the bad bytes are done (NIO's pipelining handler deferred it the same way).
     private var parseFailure: (any Error)?
-    /// When the client last sent bytes or an exchange last ended (see HTTPProxyHandler+Idle.swift).
+    /// When the client last sent bytes or an exchange last ended (see HTTPProxyHandler+Closing.swift).
     var lastActivity = NIODeadline.now()
-    var idleCheck: Scheduled<Void>?
+    /// The idle check, or once the connection is closing, the end of its lingering.
+    var closeCheck: Scheduled<Void>?
     /// Whether reading from the client is on, as last set: most requests would set it on again, and each
     /// change goes through the channel's options.
     private var clientReading = true
@@ -44,8 +45,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        idleCheck?.cancel()
-        idleCheck = nil
+        closeCheck?.cancel()
+        closeCheck = nil
     }
 
     /// Turns reading from the client on or off; nothing to do when it already is.
@@ -282,6 +283,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// connection.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         environment.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        // Lingering after the last answer, what the client sends is dropped, bytes the parser refuses included
+        // (llhttp refuses any after a request that asked to close); reading must go on.
+        if case .closing = state, error is HTTPParserError { return }
         guard error is HTTPParserError || parseFailure != nil else { return context.close(promise: nil) }
         guard parseFailure == nil else { return }
         parseFailure = error
@@ -290,8 +294,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        idleCheck?.cancel()
-        idleCheck = nil
+        closeCheck?.cancel()
+        closeCheck = nil
         if case .forwarding(let forwarding) = state { forwarding.upstream.close(promise: nil) }
         state = .idle
         pipelined.removeAll()

@@ -169,8 +169,8 @@ struct SidecarHTTPProtocolTests {
                         taken = queue(port, client, 4) + queue(client, port, 5)
                         held = size - taken
                         held_whole = held_whole or 0 < held <= 32 << 10
-                        # The end of the request, and another request after it in the same write: one sent
-                        # later, after the sidecar closed, would meet a reset (the sidecar does no lingering close).
+                        # The end of the request, and another request after it in the same write (one sent later is
+                        # the next test's case).
                         s.sendall(b"67890" + f"GET /echo/after-close HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
                         time.sleep(0.2)
                         data = bytearray()
@@ -193,6 +193,68 @@ struct SidecarHTTPProtocolTests {
             if let held = Int(fields[2]), held > 0, held <= 32 << 10 { heldWhole += 1 }
         }
         #expect(heldWhole > 0, "no response was held whole by the sidecar: \(output.standardOutput)")
+        #expect(
+            !bed.nginx.accessLog.contains { $0.request.contains("after-close") },
+            "a request after the closing one reached the backend\n\(bed.diagnostics)")
+    }
+
+    /// A client that sends more after a request that closes the connection (here a pipelined request, in a
+    /// later write) while the end of the answer is still on its way: the sidecar lingers, so the client still
+    /// gets the whole answer and then the connection's end. A full close at that moment makes the kernel answer
+    /// the client's bytes with a reset, which discards the answer's bytes not yet sent: the script reads slowly
+    /// until the sidecar has closed its sending side (FIN_WAIT1 in /proc/net/tcp) while still holding bytes of
+    /// the answer, then sends. The request after the closing one must not reach the backend.
+    @Test func closingConnectionLingersForAClientThatSendsMore() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try bed.startTrustedBackend()
+        try randomFile(bed.nginx.fileDirectory.appendingPathComponent("linger.bin"), count: 8 << 20)
+        let script = #"""
+            import socket, sys, time
+            port, authority = int(sys.argv[1]), sys.argv[2]
+
+            def sidecar_side(client):  # (state, bytes not yet acknowledged) of the sidecar's end
+                for line in open("/proc/net/tcp").read().splitlines()[1:]:
+                    f = line.split()
+                    if int(f[1].split(":")[1], 16) == port and int(f[2].split(":")[1], 16) == client:
+                        return int(f[3], 16), int(f[4].split(":")[0], 16)
+                return None, 0
+
+            for _ in range(3):
+                with socket.socket() as s:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+                    s.settimeout(20)
+                    s.connect(("127.0.0.1", port))
+                    client = s.getsockname()[1]
+                    s.sendall(f"GET /files/linger.bin HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+                              .encode())
+                    data, held, deadline = bytearray(), 0, time.time() + 20
+                    while time.time() < deadline:
+                        state, unsent = sidecar_side(client)
+                        if state in (0x04, 0x0B):  # FIN_WAIT1, CLOSING: its sending side is shut
+                            held = unsent
+                            break
+                        data += s.recv(65536)
+                        time.sleep(0.005)
+                    s.sendall(f"GET /echo/after-close HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+                    time.sleep(0.2)
+                    try:
+                        while chunk := s.recv(1 << 20):
+                            data += chunk
+                        outcome = "eof"
+                    except ConnectionResetError:
+                        outcome = "reset"
+                    print(held, len(data) - data.find(b"\r\n\r\n") - 4, outcome)
+            """#
+        let output = try ProcessRunner.run("python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)"])
+        let rounds = output.standardOutput.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(rounds.count == 3, "\(output.standardOutput) \(output.standardError)")
+        for round in rounds {
+            #expect(Array(round.dropFirst()) == ["\(8 << 20)", "eof"], "held, body, end: \(round)")
+        }
+        #expect(
+            rounds.contains { (Int($0.first ?? "") ?? 0) > 0 },
+            "the sidecar never closed while holding bytes of the answer: \(output.standardOutput)")
         #expect(
             !bed.nginx.accessLog.contains { $0.request.contains("after-close") },
             "a request after the closing one reached the backend\n\(bed.diagnostics)")

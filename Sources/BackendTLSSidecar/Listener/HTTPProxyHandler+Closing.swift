@@ -1,0 +1,78 @@
+import BackendTLSServerSupport
+import Logging
+import NIOCore
+
+/// How client connections end: idle ones are closed, and one that closes after an answer lingers.
+extension HTTPProxyHandler {
+    /// After the last answer: how long the client may go without sending anything before the connection closes
+    /// in full, and how long it may linger at most (nginx's `lingering_timeout` and `lingering_time`).
+    static let lingerTimeout = TimeAmount.seconds(5)
+    static let lingerTime = TimeAmount.seconds(30)
+
+    // MARK: Idle
+
+    /// The client sent bytes (a head in progress counts: the parser holds them until it is whole).
+    func noteClientActivity() { lastActivity = .now() }
+
+    /// Checks at `deadline` whether the connection has been idle too long; rescheduled while it is open.
+    ///
+    /// NIO's `IdleStateHandler` made a promise and a callback for every write to time its completion, about a
+    /// twentieth of the sidecar's work per request; this rule needs only the time of the client's last bytes
+    /// and of the last exchange's end.
+    func scheduleIdleCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        closeCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            guard context.channel.isActive else { return }
+            let timeout = environment.configuration.timeouts.clientIdle.timeAmount
+            // A request in flight or queued is not idle (a slow backend is the upstream timeouts' business).
+            guard state.isIdle, pipelined.isEmpty else {
+                return scheduleIdleCheck(at: .now() + timeout, context: context)
+            }
+            let due = lastActivity + timeout
+            if due <= .now() {
+                environment.logger.debug("closing an idle client connection")
+                context.close(promise: nil)
+            } else {
+                scheduleIdleCheck(at: due, context: context)
+            }
+        }
+    }
+
+    // MARK: Closing after an answer
+
+    /// Closes the connection once `answered` (the last answer's last write) completes, lingering as nginx does.
+    ///
+    /// A close at once would drop what is still to be written, and a full close while the client still sends
+    /// (a request pipelined after the closing one, the rest of a refused body) makes the kernel reset the
+    /// connection, which discards whatever of the answer the client has not read yet. So the sending side is
+    /// shut down first (the client sees the answer's end), and what the client sends is read and dropped (never
+    /// forwarded: a request after the closing one must not reach the backend) until it closes too, goes quiet for
+    /// `lingerTimeout`, or `lingerTime` has passed.
+    func close(after answered: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+        state = .closing
+        pipelined.removeAll()
+        setClientReading(true, context: context)
+        answered.assumeIsolated().whenComplete { [self] written in
+            guard case .success = written, context.channel.isActive else { return context.close(promise: nil) }
+            let shutdown = context.eventLoop.makePromise(of: Void.self)
+            context.close(mode: .output, promise: shutdown)
+            shutdown.futureResult.assumeIsolated().whenComplete { [self] outcome in
+                guard case .success = outcome else { return context.close(promise: nil) }
+                closeCheck?.cancel()
+                scheduleLingerCheck(until: .now() + Self.lingerTime, context: context)
+            }
+        }
+    }
+
+    private func scheduleLingerCheck(until end: NIODeadline, context: ChannelHandlerContext) {
+        let next = min(lastActivity + Self.lingerTimeout, end)
+        closeCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: next) { [self] in
+            guard context.channel.isActive else { return }
+            let now = NIODeadline.now()
+            if now >= end || now >= lastActivity + Self.lingerTimeout {
+                context.close(promise: nil)
+            } else {
+                scheduleLingerCheck(until: end, context: context)
+            }
+        }
+    }
+}
