@@ -4,6 +4,12 @@ import Testing
 @testable import BackendTLSSidecar
 
 @Suite struct HopByHopHeadersTests {
+    /// The names a proxy forwards.
+    private func kept(_ headers: HTTPHeaders) -> [String] {
+        let hopByHop = HopByHopHeaders(headers)
+        return headers.filter { !hopByHop.contains($0.name) }.map(\.name)
+    }
+
     private static let fixed = [
         "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate", "TE", "Upgrade",
     ]
@@ -11,9 +17,8 @@ import Testing
     @Test(arguments: fixed)
     func fixedNamesAreRemovedInAnyCase(name: String) {
         for spelling in [name, name.lowercased(), name.uppercased()] {
-            var headers = HTTPHeaders([("Host", "a"), (spelling, "x"), ("Accept", "*/*")])
-            HopByHopHeaders.remove(from: &headers)
-            #expect(headers.map(\.name) == ["Host", "Accept"], "\(spelling)")
+            let headers = HTTPHeaders([("Host", "a"), (spelling, "x"), ("Accept", "*/*")])
+            #expect(kept(headers) == ["Host", "Accept"], "\(spelling)")
         }
     }
 
@@ -23,33 +28,28 @@ import Testing
         let lookAlikes = [
             "ta", "upgrader", "connectiom", "keep_alive", "proxy-connectioN2", "proxy-authenticatf", "x-upgrade",
         ]
-        var headers = HTTPHeaders(lookAlikes.map { ($0, "v") })
-        HopByHopHeaders.remove(from: &headers)
-        #expect(headers.map(\.name) == lookAlikes)
+        let headers = HTTPHeaders(lookAlikes.map { ($0, "v") })
+        #expect(kept(headers) == lookAlikes)
     }
 
     @Test func headersTheConnectionHeaderNamesAreRemoved() {
-        var headers = HTTPHeaders([
+        let headers = HTTPHeaders([
             ("Connection", " X-Trace ,keep-alive"), ("connection", "X-Other"), ("X-Trace", "1"), ("x-other", "2"),
             ("X-Kept", "3"), ("Keep-Alive", "timeout=5"),
         ])
-        HopByHopHeaders.remove(from: &headers)
-        #expect(headers.map(\.name) == ["X-Kept"])
+        #expect(kept(headers) == ["X-Kept"])
     }
 
     @Test func framingAndHostAreNeverTakenAsHopByHop() {
-        var headers = HTTPHeaders([
+        let headers = HTTPHeaders([
             ("Connection", "Content-Length, Transfer-Encoding, HOST"), ("Host", "a"), ("Content-Length", "3"),
             ("Transfer-Encoding", "chunked"),
         ])
-        HopByHopHeaders.remove(from: &headers)
-        #expect(headers.map(\.name) == ["Host", "Content-Length", "Transfer-Encoding"])
+        #expect(kept(headers) == ["Host", "Content-Length", "Transfer-Encoding"])
     }
 
     @Test func messagesWithoutAnyAreLeftAlone() {
-        let original = HTTPHeaders([("Host", "a"), ("Content-Length", "0"), ("X-Connection", "close")])
-        var headers = original
-        HopByHopHeaders.remove(from: &headers)
-        #expect(headers == original)
+        let headers = HTTPHeaders([("Host", "a"), ("Content-Length", "0"), ("X-Connection", "close")])
+        #expect(kept(headers) == ["Host", "Content-Length", "X-Connection"])
     }
 }

@@ -6,7 +6,8 @@ extension HTTPProxyHandler {
     enum State {
         case idle
         /// Waiting for an upstream connection; request parts are held (downstream reads are paused).
-        case connecting(buffered: [HTTPClientRequestPart], keepAlive: Bool)
+        /// `buffered` holds the request's bytes for the backend; `ended` says whether its end is among them.
+        case connecting(buffered: [ByteBuffer], ended: Bool, keepAlive: Bool)
         case forwarding(Forwarding)
         /// The answer was sent before the request ended (a refusal, or an early response); the rest of the
         /// request is dropped, and at its end the connection closes, unless keep-alive, once `answered` (the
@@ -64,13 +65,6 @@ func setAutoRead(_ on: Bool, _ channel: any Channel) {
 extension HTTPServerRequestPart {
     var isHead: Bool {
         if case .head = self { return true }
-        return false
-    }
-}
-
-extension HTTPClientRequestPart {
-    var isEnd: Bool {
-        if case .end = self { return true }
         return false
     }
 }

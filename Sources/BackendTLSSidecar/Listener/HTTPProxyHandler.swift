@@ -18,6 +18,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     var context: ChannelHandlerContext?
     var memo = Memo()
     var responseEncoder = ClientResponseEncoder()
+    var requestEncoder = UpstreamRequestEncoder()
     /// Parts of pipelined requests that arrived while an exchange was in flight, replayed in order when it
     /// ends. Reading pauses while any wait, so at most one read's worth is held. Unpipelined requests (the
     /// usual case) change no read interest: gating every request, as NIO's pipelining handler does, cost two
@@ -70,7 +71,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head): start(head, context: context)
-        case .body(let buffer): forward(.body(.byteBuffer(buffer)), context: context)
+        case .body(let buffer): forward(.body(buffer), context: context)
         case .end(let trailers): forward(.end(trailers), context: context)
         }
     }
@@ -112,7 +113,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         switch state {
         case .idle:
             refuse(failure, keepAlive: false, requestEnded: true, context: context)
-        case .connecting(let buffered, _) where !buffered.contains(where: \.isEnd):
+        case .connecting(_, let ended, _) where !ended:
             state = .idle
             refuse(failure, keepAlive: false, requestEnded: true, context: context)
         case .forwarding(let forwarding) where !forwarding.requestEnded:
@@ -142,27 +143,27 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         case .success(let routed): key = routed
         case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
-        var upstreamHead = HTTPRequestHead(
-            version: .http1_1, method: head.method, uri: target.path, headers: head.headers)
-        HopByHopHeaders.remove(from: &upstreamHead.headers)
-        if !upstreamHead.headers.contains(name: "host") {
-            upstreamHead.headers.add(name: "host", value: target.hostHeader)
-        }
+        let upstreamHead = requestEncoder.head(
+            head, path: target.path, hostHeader: target.hostHeader, allocator: context.channel.allocator)
 
         if let pooled = pool.checkout(key), let relay = UpstreamResponseRelay.installed(on: pooled) {
-            let forwarding = attach(pooled, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client)
+            let forwarding = attach(
+                pooled, relay: relay, key: key, method: head.method, keepAlive: keepAlive,
+                http10Client: http10Client)
             // Flushed with the request's end, or when this read burst ends if the body is still to come (a
             // client waiting for 100 Continue sends nothing more until the backend has seen the head).
-            pooled.write(HTTPClientRequestPart.head(upstreamHead), promise: nil)
+            pooled.write(upstreamHead, promise: nil)
             forwarding.unflushed = true
             return
         }
-        state = .connecting(buffered: [.head(upstreamHead)], keepAlive: keepAlive)
-        connect(key, http10Client: http10Client, context: context)
+        state = .connecting(buffered: [upstreamHead], ended: false, keepAlive: keepAlive)
+        connect(key, method: head.method, http10Client: http10Client, context: context)
     }
 
     /// A new upstream connection for `key`; the request parts held meanwhile follow once it is verified.
-    private func connect(_ key: UpstreamConnectionPool.Key, http10Client: Bool, context: ChannelHandlerContext) {
+    private func connect(
+        _ key: UpstreamConnectionPool.Key, method: HTTPMethod, http10Client: Bool, context: ChannelHandlerContext
+    ) {
         setClientReading(false, context: context)
         environment.connector.connect(
             host: key.host, port: key.port, tls: key.settings, use: .http, on: context.eventLoop
@@ -175,13 +176,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         }
         .assumeIsolated()
         .whenComplete { [self] result in
-            guard case .connecting(let buffered, let keepAlive) = state else {
+            guard case .connecting(let buffered, let ended, let keepAlive) = state else {
                 // The client went away while we connected: nobody will use this connection.
                 if case .success(let channel) = result { channel.close(promise: nil) }
                 return
             }
-            // The request may have ended while we connected: its `.end` is among the buffered parts.
-            let ended = buffered.contains(where: \.isEnd)
+            // The request may have ended while we connected.
             switch result {
             case .success(let channel):
                 guard let relay = UpstreamResponseRelay.installed(on: channel) else {
@@ -194,8 +194,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                     break
                 }
                 attach(
-                    channel, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client,
-                    requestEnded: ended)
+                    channel, relay: relay, key: key, method: method, keepAlive: keepAlive,
+                    http10Client: http10Client, requestEnded: ended)
                 for part in buffered { channel.write(part, promise: nil) }
                 channel.flush()
             case .failure(let error):
@@ -213,33 +213,47 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// Points the connection's relay (installed once per upstream connection) at this downstream.
     @discardableResult
     private func attach(
-        _ upstream: any Channel, relay: UpstreamResponseRelay, key: UpstreamConnectionPool.Key, keepAlive: Bool,
-        http10Client: Bool, requestEnded: Bool = false
+        _ upstream: any Channel, relay: UpstreamResponseRelay, key: UpstreamConnectionPool.Key, method: HTTPMethod,
+        keepAlive: Bool, http10Client: Bool, requestEnded: Bool = false
     ) -> Forwarding {
         let forwarding = Forwarding(
             upstream: upstream, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client,
             requestEnded: requestEnded)
         state = .forwarding(forwarding)
         relay.proxy = self
+        relay.expectResponse(to: method)
         return forwarding
     }
 
-    private func forward(_ part: HTTPClientRequestPart, context: ChannelHandlerContext) {
+    private func forward(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        let allocator = context.channel.allocator
         switch state {
-        case .connecting(var buffered, let keepAlive):
-            buffered.append(part)
-            state = .connecting(buffered: buffered, keepAlive: keepAlive)
+        case .connecting(var buffered, var ended, let keepAlive):
+            switch part {
+            case .body(let buffer): requestEncoder.body(buffer, allocator: allocator) { buffered.append($0) }
+            case .end(let trailers):
+                if let last = requestEncoder.end(trailers: trailers, allocator: allocator) { buffered.append(last) }
+                ended = true
+            case .head: break
+            }
+            state = .connecting(buffered: buffered, ended: ended, keepAlive: keepAlive)
         case .forwarding(let forwarding):
-            if case .end = part {
+            let upstream = forwarding.upstream
+            switch part {
+            case .end(let trailers):
                 forwarding.requestEnded = true
                 forwarding.unflushed = false
-                forwarding.upstream.writeAndFlush(part, promise: nil)
-            } else {
-                forwarding.upstream.write(part, promise: nil)
+                if let last = requestEncoder.end(trailers: trailers, allocator: allocator) {
+                    upstream.write(last, promise: nil)
+                }
+                upstream.flush()
+            case .body(let buffer):
+                requestEncoder.body(buffer, allocator: allocator) { upstream.write($0, promise: nil) }
                 forwarding.unflushed = true
-                if !forwarding.upstream.isWritable {
+                if !upstream.isWritable {
                     setClientReading(false, context: context)
                 }
+            case .head: break
             }
         case .discarding(let keepAlive, let answered):
             if case .end = part {

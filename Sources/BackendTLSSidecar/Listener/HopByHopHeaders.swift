@@ -31,17 +31,6 @@ struct HopByHopHeaders {
         Self.isFixed(name) || (!named.isEmpty && named.contains { Self.equal(name, $0) })
     }
 
-    /// Removes them from `headers`, in place (a response's head is usually not shared). Messages without any
-    /// are scanned and not changed.
-    static func remove(from headers: inout HTTPHeaders) {
-        let hopByHop = HopByHopHeaders(headers)
-        var present: [String] = []
-        for (name, _) in headers where hopByHop.contains(name) && !present.contains(where: { equal(name, $0) }) {
-            present.append(name.lowercased())
-        }
-        for name in present { headers.remove(name: name) }
-    }
-
     private static let framing = ["content-length", "transfer-encoding", "host"]
 
     /// `connection`, `keep-alive`, `proxy-connection`, `proxy-authorization`, `proxy-authenticate`, `te`,

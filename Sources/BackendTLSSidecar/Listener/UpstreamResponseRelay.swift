@@ -1,21 +1,19 @@
 import NIOCore
 import NIOHTTP1
 
-/// Forwards upstream response parts to the proxy handler of the downstream connection that owns it.
+/// Reads the responses of an upstream connection (UpstreamResponseParser) and hands their parts to the proxy
+/// handler of the downstream connection that owns it. Interim answers (100 Continue) are handed on, not dropped:
+/// a client that sent `Expect` waits for one before it sends the body.
 final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     /// The downstream connection this upstream currently serves; `nil` while pooled.
     weak var proxy: HTTPProxyHandler?
+    private var parser = UpstreamResponseParser()
 
-    /// Makes a new upstream connection speak HTTP/1.1 for HTTP mode. Request headers were validated when
-    /// parsed from the app (see SidecarServer), so no outbound validation. Interim answers (100 Continue)
-    /// are forwarded, not dropped: a client that sent `Expect` waits for one before it sends the body.
+    /// Makes a new upstream connection speak HTTP/1.1 for HTTP mode. Requests are written to it as bytes
+    /// (UpstreamRequestEncoder).
     static func install(on channel: any Channel) throws {
-        try channel.pipeline.syncOperations.addHandlers([
-            HTTPRequestEncoder(),
-            ByteToMessageHandler(HTTPResponseDecoder(informationalResponseStrategy: .forward)),
-            UpstreamResponseRelay(),
-        ])
+        try channel.pipeline.syncOperations.addHandler(UpstreamResponseRelay())
     }
 
     /// The relay of a pooled connection (every upstream connection of HTTP mode has one).
@@ -23,8 +21,19 @@ final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandle
         try? channel.pipeline.syncOperations.handler(type: UpstreamResponseRelay.self)
     }
 
+    /// A request with `method` is being sent: its response is next.
+    func expectResponse(to method: HTTPMethod) {
+        parser.expectResponse(to: method)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        proxy?.upstreamResponse(unwrapInboundIn(data), from: context.channel)
+        let channel = context.channel
+        do {
+            try parser.parse(unwrapInboundIn(data)) { part in proxy?.upstreamResponse(part, from: channel) }
+        } catch {
+            proxy?.upstreamClosed(channel, error: error)
+            context.close(promise: nil)
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -32,12 +41,18 @@ final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandle
         context.fireChannelReadComplete()
     }
 
+    /// A body that runs until the close ends with it; any other response is cut short.
     func channelInactive(context: ChannelHandlerContext) {
+        if parser.closed() {
+            proxy?.upstreamResponse(.end(nil), from: context.channel)
+        }
         proxy?.upstreamClosed(context.channel, error: nil)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Whatever the close brings is not a response's end (an unclean TLS shutdown may have cut the body).
+        parser = UpstreamResponseParser()
         proxy?.upstreamClosed(context.channel, error: error)
         context.close(promise: nil)
     }

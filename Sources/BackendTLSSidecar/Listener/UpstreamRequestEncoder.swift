@@ -1,0 +1,89 @@
+import NIOCore
+import NIOHTTP1
+
+/// Writes a client's request for the backend as bytes: in origin form, as HTTP/1.1, without hop-by-hop headers,
+/// with a `Host`, and framed so that the backend reads exactly the body the client sent.
+///
+/// The request's body arrives decoded (NIO's parser takes chunked coding off). A body the client sent with a
+/// length keeps it; one sent with `Transfer-Encoding` (which the parser only accepts with `chunked` last) keeps
+/// the header as sent and is chunked again; POST, PUT and PATCH without either are sent chunked (as NIO's
+/// encoder did); TRACE carries none. NIO's encoder, used before, sent a body whose `Transfer-Encoding` named
+/// another coding before `chunked` unframed, under a header that told the backend to read chunks.
+struct UpstreamRequestEncoder {
+    private var chunked = false
+    /// TRACE: a body the client sent anyway is not forwarded (NIO's encoder dropped the length and sent the body,
+    /// which the backend would have read as the next request).
+    private var noBody = false
+
+    mutating func head(
+        _ head: HTTPRequestHead, path: String, hostHeader: String, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        let hopByHop = HopByHopHeaders(head.headers)
+        var hasHost = false
+        var hasLength = false
+        var hasCodings = false
+        for (name, _) in head.headers {
+            hasHost = hasHost || HopByHopHeaders.equal(name, "host")
+            hasLength = hasLength || HopByHopHeaders.equal(name, "content-length")
+            hasCodings = hasCodings || HopByHopHeaders.equal(name, "transfer-encoding")
+        }
+        noBody = head.method == .TRACE
+        let addChunked = !noBody && !hasLength && !hasCodings && [.POST, .PUT, .PATCH].contains(head.method)
+        chunked = !noBody && !hasLength && (hasCodings || addChunked)
+
+        var buffer = allocator.buffer(capacity: 256)
+        buffer.writeString(head.method.rawValue)
+        buffer.writeStaticString(" ")
+        buffer.writeString(path)
+        buffer.writeStaticString(" HTTP/1.1\r\n")
+        for (name, value) in head.headers where !hopByHop.contains(name) {
+            if noBody, HopByHopHeaders.equal(name, "content-length") || HopByHopHeaders.equal(name, "transfer-encoding")
+            {
+                continue
+            }
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        if !hasHost {
+            buffer.writeStaticString("host: ")
+            buffer.writeString(hostHeader)
+            buffer.writeStaticString("\r\n")
+        }
+        if addChunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+        buffer.writeStaticString("\r\n")
+        return buffer
+    }
+
+    /// The bytes of a part of the body, in order (none for a request without body).
+    func body(_ part: ByteBuffer, allocator: ByteBufferAllocator, write: (ByteBuffer) -> Void) {
+        guard part.readableBytes > 0, !noBody else { return }
+        guard chunked else { return write(part) }
+        var size = allocator.buffer(capacity: 20)
+        size.writeString(String(part.readableBytes, radix: 16))
+        size.writeStaticString("\r\n")
+        write(size)
+        write(part)
+        write(ByteBuffer(staticString: "\r\n"))
+    }
+
+    /// The bytes that end the body: the last chunk and trailers, or nothing.
+    mutating func end(trailers: HTTPHeaders?, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        defer {
+            chunked = false
+            noBody = false
+        }
+        guard chunked else { return nil }
+        var last = allocator.buffer(capacity: 64)
+        last.writeStaticString("0\r\n")
+        for (name, value) in trailers ?? [:] {
+            last.writeString(name)
+            last.writeStaticString(": ")
+            last.writeString(value)
+            last.writeStaticString("\r\n")
+        }
+        last.writeStaticString("\r\n")
+        return last
+    }
+}

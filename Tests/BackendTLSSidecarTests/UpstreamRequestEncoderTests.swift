@@ -1,0 +1,75 @@
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@testable import BackendTLSSidecar
+
+/// The request the backend receives: origin form, HTTP/1.1, no hop-by-hop headers, a Host, and framing that
+/// delivers exactly the body the client sent.
+@Suite struct UpstreamRequestEncoderTests {
+    private func encode(
+        _ method: HTTPMethod, _ headers: [(String, String)], body: [String] = [], trailers: HTTPHeaders? = nil,
+        version: HTTPVersion = .http1_1
+    ) -> String {
+        var encoder = UpstreamRequestEncoder()
+        let allocator = ByteBufferAllocator()
+        let head = HTTPRequestHead(
+            version: version, method: method, uri: "http://backend.default:8443/a?b", headers: HTTPHeaders(headers))
+        var wire = String(
+            buffer: encoder.head(head, path: "/a?b", hostHeader: "backend.default:8443", allocator: allocator))
+        for part in body {
+            encoder.body(ByteBuffer(string: part), allocator: allocator) { wire += String(buffer: $0) }
+        }
+        if let last = encoder.end(trailers: trailers, allocator: allocator) { wire += String(buffer: last) }
+        return wire
+    }
+
+    @Test func lengthFramedBodyIsSentAsItIs() {
+        let wire = encode(
+            .POST,
+            [("Host", "b"), ("Content-Length", "5"), ("Connection", "keep-alive"), ("Proxy-Authorization", "x")],
+            body: ["hel", "lo"], version: .http1_0)
+        #expect(wire == "POST /a?b HTTP/1.1\r\nHost: b\r\nContent-Length: 5\r\n\r\nhello")
+    }
+
+    @Test func hostIsAddedWhenMissing() {
+        #expect(
+            encode(.GET, [("Accept", "*/*")])
+                == "GET /a?b HTTP/1.1\r\nAccept: */*\r\nhost: backend.default:8443\r\n\r\n")
+    }
+
+    /// The client's codings are kept and the decoded body chunked again: a backend that reads them gets the bytes
+    /// the client coded. NIO's encoder sent this body raw under `gzip, chunked`, for the backend to read as chunks.
+    @Test func chunkedBodyIsChunkedAgainUnderTheClientsCodings() {
+        let wire = encode(
+            .GET, [("Host", "b"), ("Transfer-Encoding", "gzip, chunked")], body: ["0\r\n\r\nGET /x HTTP/1.1\r\n\r\n"],
+            trailers: ["X-Sum": "1"])
+        #expect(
+            wire
+                == "GET /a?b HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                + "18\r\n0\r\n\r\nGET /x HTTP/1.1\r\n\r\n\r\n0\r\nX-Sum: 1\r\n\r\n")
+    }
+
+    @Test(arguments: [HTTPMethod.POST, .PUT, .PATCH])
+    func methodsWithBodyAreChunkedWithoutLength(method: HTTPMethod) {
+        #expect(
+            encode(method, [("Host", "b")])
+                == "\(method.rawValue) /a?b HTTP/1.1\r\nHost: b\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n")
+    }
+
+    @Test(arguments: [HTTPMethod.GET, .HEAD, .DELETE, .OPTIONS])
+    func otherMethodsWithoutLengthHaveNoBody(method: HTTPMethod) {
+        #expect(encode(method, [("Host", "b")]) == "\(method.rawValue) /a?b HTTP/1.1\r\nHost: b\r\n\r\n")
+    }
+
+    @Test func traceCarriesNoBody() {
+        let wire = encode(.TRACE, [("Host", "b"), ("Content-Length", "3")], body: ["abc"])
+        #expect(wire == "TRACE /a?b HTTP/1.1\r\nHost: b\r\n\r\n")
+    }
+
+    @Test func headersTheConnectionHeaderNamesAreNotSent() {
+        let wire = encode(
+            .GET, [("Host", "b"), ("Connection", "X-Hop"), ("X-Hop", "1"), ("TE", "trailers"), ("X", "2")])
+        #expect(wire == "GET /a?b HTTP/1.1\r\nHost: b\r\nX: 2\r\n\r\n")
+    }
+}
