@@ -53,3 +53,19 @@ import Testing
         #expect(kept(headers) == ["Host", "Content-Length", "X-Connection"])
     }
 }
+
+/// The fast keep-alive rule decides as NIO's does, on the usual values and on the ones it leaves to NIO.
+@Suite struct KeepAliveTests {
+    @Test(arguments: [
+        [], ["keep-alive"], ["Keep-Alive"], ["close"], ["CLOSE"], ["keep-alive", "keep-alive"],
+        ["keep-alive", "close"],
+        ["close", "keep-alive"], ["keep-alive, close"], ["Upgrade, keep-alive"], ["x-hop"], ["", "close"],
+    ])
+    func decidesAsNIODoes(connection: [String]) {
+        for version in [HTTPVersion.http1_0, .http1_1] {
+            let headers = HTTPHeaders([("Host", "a")] + connection.map { ("Connection", $0) })
+            let nio = HTTPRequestHead(version: version, method: .GET, uri: "/", headers: headers).isKeepAlive
+            #expect(headers.keepsAlive(version: version) == nio, "\(connection) \(version)")
+        }
+    }
+}

@@ -26,7 +26,7 @@ extension HTTPProxyHandler {
                 NIOAny(responseEncoder.interimHead(head, allocator: context.channel.allocator)), promise: nil)
         case .head(let head):
             forwarding.responseStarted = true
-            forwarding.reusable = head.isKeepAlive
+            forwarding.reusable = head.headers.keepsAlive(version: head.version)
             let bytes = responseEncoder.finalHead(
                 head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive,
                 allocator: context.channel.allocator)

@@ -9,7 +9,7 @@ import NIOHTTP1
 /// with `x-backendtls-error`). Requests and responses stream with back-pressure; upstream connections are
 /// pooled per settings.
 final class HTTPProxyHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let environment: SidecarEnvironment
@@ -19,6 +19,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     var memo = Memo()
     var responseEncoder = ClientResponseEncoder()
     var requestEncoder = UpstreamRequestEncoder()
+    private var requestParser = ClientRequestParser()
     /// Parts of pipelined requests that arrived while an exchange was in flight, replayed in order when it
     /// ends. Reading pauses while any wait, so at most one read's worth is held. Unpipelined requests (the
     /// usual case) change no read interest: gating every request, as NIO's pipelining handler does, cost two
@@ -58,8 +59,19 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Lingering after the last answer, what the client sends is dropped unread; after a refusal, nothing more
+        // is read.
         if case .closing = state { return }
-        let part = unwrapInboundIn(data)
+        guard parseFailure == nil else { return }
+        do {
+            try requestParser.parse(unwrapInboundIn(data)) { part in received(part, context: context) }
+        } catch {
+            refuseBytes(error, context: context)
+        }
+    }
+
+    private func received(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        if case .closing = state { return }
         if !pipelined.isEmpty || (part.isHead && !state.isIdle) {
             if pipelined.isEmpty { setClientReading(false, context: context) }
             pipelined.append(part)
@@ -130,7 +142,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private func start(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         // After CONNECT the parser takes what follows for tunnel bytes, and NIO sends the refusal without a
         // body or length: only closing ends it.
-        let keepAlive = head.isKeepAlive && head.method != .CONNECT
+        let keepAlive = head.headers.keepsAlive(version: head.version) && head.method != .CONNECT
         responseEncoder.startRequest(method: head.method)
         let http10Client = head.version.major < 1 || (head.version.major == 1 && head.version.minor == 0)
         let target: Target
@@ -292,19 +304,19 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    /// A parse failure stops reading and is answered when the exchanges before it are done (the parser
-    /// cannot go on; what it reports after that is the same failure); any other error (a reset) ends the
-    /// connection.
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        environment.logger.debug("client connection error", metadata: ["error": "\(error)"])
-        // Lingering after the last answer, what the client sends is dropped, bytes the parser refuses included
-        // (llhttp refuses any after a request that asked to close); reading must go on.
-        if case .closing = state, error is HTTPParserError { return }
-        guard error is HTTPParserError || parseFailure != nil else { return context.close(promise: nil) }
-        guard parseFailure == nil else { return }
+    /// A parse failure stops reading and is answered when the exchanges before it are done (the parser cannot go
+    /// on).
+    private func refuseBytes(_ error: HTTP1Syntax.Malformed, context: ChannelHandlerContext) {
+        environment.logger.debug("client sent bytes that are not valid HTTP/1.1", metadata: ["error": "\(error)"])
         parseFailure = error
         setClientReading(false, context: context)
         answerParseFailureWhenDue(context: context)
+    }
+
+    /// Any error of the connection itself (a reset) ends it.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        environment.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -74,3 +74,25 @@ extension Substring {
         return trimmed
     }
 }
+
+extension HTTPHeaders {
+    /// Whether the connection stays open after this message, as NIO's `isKeepAlive` decides (any `close`, or
+    /// `keep-alive` more than once, closes; HTTP/1.1 stays open unless told), without its lowercased copies of
+    /// every `Connection` token for the usual single `keep-alive` or `close`.
+    func keepsAlive(version: HTTPVersion) -> Bool {
+        var keepAlives = 0
+        for (name, value) in self where HopByHopHeaders.equal(name, "connection") {
+            if HopByHopHeaders.equal(value, "close") { return false }
+            guard HopByHopHeaders.equal(value, "keep-alive") else {
+                // A list, or another token: NIO's rule (reached through a head, the only way it is public).
+                return HTTPRequestHead(version: version, method: .GET, uri: "/", headers: self).isKeepAlive
+            }
+            keepAlives += 1
+        }
+        switch keepAlives {
+        case 0: return version.major == 1 && version.minor >= 1
+        case 1: return true
+        default: return false
+        }
+    }
+}

@@ -44,14 +44,9 @@ public final class SidecarServer: ServiceLifecycle.Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        // Only NIO's request parser: HTTPProxyHandler orders pipelined requests itself (without
-                        // pausing reads per request), answers parse failures after the exchanges before them, and
-                        // writes responses as bytes (ClientResponseEncoder). No outbound header validation: every
-                        // header written was parsed by llhttp on the way in, which refuses the same bytes, or is
-                        // the sidecar's own (refusals strip control characters); validating each header again
-                        // cost about a tenth of a request's CPU.
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                        // One handler: HTTPProxyHandler parses requests (ClientRequestParser), orders pipelined ones
+                        // itself (without pausing reads per request), answers parse failures after the exchanges
+                        // before them, and writes responses as bytes (ClientResponseEncoder).
                         try channel.pipeline.syncOperations.addHandler(
                             HTTPProxyHandler(environment: environment, pool: pools.pool(for: channel.eventLoop)))
                     }

@@ -1,0 +1,195 @@
+import NIOCore
+import NIOHTTP1
+
+/// The message framing both of HTTP mode's parsers share: a head block up to its empty line, then a body by
+/// length, by chunks (with trailers) or until the connection closes. The parsers read the heads and decide the
+/// framing; this takes bytes in whatever pieces they arrive, holds a head, chunk-size line or trailer section
+/// until it is whole (scanning each byte once), and hands body bytes on as slices of what was read.
+struct HTTP1MessageStream {
+    enum Framing {
+        case none
+        case length(Int)
+        case chunked
+        case untilClose
+    }
+
+    enum Step {
+        /// A head's lines, each with its CRLF (the empty line after them is consumed).
+        case head(ByteBuffer)
+        case body(ByteBuffer)
+        case end(HTTPHeaders?)
+    }
+
+    private enum State {
+        case awaitingHead
+        case fixedBody(remaining: Int)
+        case chunkSize
+        case chunkData(remaining: Int)
+        case chunkEnd
+        case trailers
+        case untilClose
+        /// The body is over: `.end` is next.
+        case ending
+        /// Between messages, when bytes are not expected: they are refused.
+        case between
+        /// Nothing more is read: bytes are dropped.
+        case stopped
+    }
+
+    /// "backend" or "client", for messages.
+    let party: String
+    /// "response" or "request".
+    let message: String
+    private var state = State.between
+    private var partial: ByteBuffer?
+    /// How much of `partial` is whole lines already checked (see `headBlock`).
+    private var scanned = 0
+
+    init(party: String, message: String) {
+        self.party = party
+        self.message = message
+    }
+
+    /// The next bytes start a head.
+    mutating func expectHead() { state = .awaitingHead }
+
+    /// The bytes after a message are refused until `expectHead`.
+    mutating func refuseBytes() { state = .between }
+
+    /// Nothing more is read.
+    mutating func stop() {
+        state = .stopped
+        partial = nil
+        scanned = 0
+    }
+
+    /// No message is under way and nothing is held.
+    var isBetweenMessages: Bool {
+        if case .between = state, partial == nil { return true }
+        return false
+    }
+
+    /// Starts the body of the head just read (`.end` follows at once for none).
+    mutating func startBody(_ framing: Framing) {
+        switch framing {
+        case .none, .length(0): state = .ending
+        case .length(let length): state = .fixedBody(remaining: length)
+        case .chunked: state = .chunkSize
+        case .untilClose: state = .untilClose
+        }
+    }
+
+    /// The connection closed: whether that ends a body that runs until the close.
+    mutating func closed() -> Bool {
+        guard case .untilClose = state else { return false }
+        state = .between
+        return true
+    }
+
+    /// What was read, after what is held.
+    mutating func take(_ input: ByteBuffer) -> ByteBuffer {
+        guard var held = partial else { return input }
+        partial = nil
+        held.writeImmutableBuffer(input)
+        return held
+    }
+
+    /// The next step from `input`, or nil when more bytes are needed (what remains is held) or none are read.
+    /// After `.end`, the owner says what comes next (`expectHead`, `refuseBytes` or `stop`).
+    mutating func next(_ input: inout ByteBuffer) throws(HTTP1Syntax.Malformed) -> Step? {
+        switch state {
+        case .stopped:
+            input.moveReaderIndex(to: input.writerIndex)
+            return nil
+        case .between:
+            guard input.readableBytes == 0 else {
+                throw HTTP1Syntax.fail("the \(party) sent bytes when no \(message) was due")
+            }
+            return nil
+        case .awaitingHead:
+            guard let length = try headBlock(in: input, what: "the \(party)'s \(message) head") else {
+                return hold(&input)
+            }
+            let block = input.readSlice(length: length)!
+            input.moveReaderIndex(forwardBy: 2)
+            state = .between
+            return .head(block)
+        case .fixedBody(let remaining):
+            guard input.readableBytes > 0 else { return nil }
+            let count = min(remaining, input.readableBytes)
+            let slice = input.readSlice(length: count)!
+            state = count == remaining ? .ending : .fixedBody(remaining: remaining - count)
+            return .body(slice)
+        case .chunkSize:
+            guard
+                let lineEnd = try HTTP1Syntax.lineEnd(
+                    in: input, limit: 4096, what: "the \(party)'s chunk size line")
+            else { return hold(&input) }
+            let size = try HTTP1Syntax.chunkSize(input.readSlice(length: lineEnd)!, party: party)
+            input.moveReaderIndex(forwardBy: 2)
+            state = size == 0 ? .trailers : .chunkData(remaining: size)
+            return try next(&input)
+        case .chunkData(let remaining):
+            guard input.readableBytes > 0 else { return nil }
+            let count = min(remaining, input.readableBytes)
+            let slice = input.readSlice(length: count)!
+            state = count == remaining ? .chunkEnd : .chunkData(remaining: remaining - count)
+            return .body(slice)
+        case .chunkEnd:
+            guard input.readableBytes >= 2 else { return hold(&input) }
+            guard input.readInteger(as: UInt16.self) == 0x0D0A else {
+                throw HTTP1Syntax.fail("the \(party) sent a chunk that does not end in CRLF")
+            }
+            state = .chunkSize
+            return try next(&input)
+        case .trailers:
+            guard let length = try headBlock(in: input, what: "the \(party)'s trailer section") else {
+                return hold(&input)
+            }
+            let block = input.readSlice(length: length)!
+            input.moveReaderIndex(forwardBy: 2)
+            let parsed = block.withUnsafeReadableBytes { bytes in
+                var lines = HTTP1Syntax.Lines(bytes)
+                return HTTP1Syntax.fields(&lines, party: party)
+            }
+            let fields = try parsed.get()
+            state = .between
+            return .end(fields.isEmpty ? nil : HTTPHeaders(fields))
+        case .untilClose:
+            guard input.readableBytes > 0 else { return nil }
+            return .body(input.readSlice(length: input.readableBytes)!)
+        case .ending:
+            state = .between
+            return .end(nil)
+        }
+    }
+
+    private mutating func hold(_ input: inout ByteBuffer) -> Step? {
+        if input.readableBytes > 0 {
+            partial = input
+            input.moveReaderIndex(to: input.writerIndex)
+        }
+        return nil
+    }
+
+    /// The length of the lines before the first empty line of `input` (their last CRLF included; the empty
+    /// line's CRLF follows), or nil if it has not come yet. A head that arrives in pieces is scanned once: the
+    /// lines already checked are remembered.
+    private mutating func headBlock(in input: ByteBuffer, what: String) throws(HTTP1Syntax.Malformed) -> Int? {
+        let limit = HTTP1Syntax.maximumHeadSize
+        var offset = scanned
+        while true {
+            let rest = input.getSlice(at: input.readerIndex + offset, length: input.readableBytes - offset)!
+            guard let end = try HTTP1Syntax.lineEnd(in: rest, limit: limit - offset, what: what) else {
+                scanned = offset
+                return nil
+            }
+            if end == 0 {
+                scanned = 0
+                return offset
+            }
+            offset += end + 2
+            guard offset <= limit else { throw HTTP1Syntax.fail("\(what) exceeds \(limit) bytes") }
+        }
+    }
+}

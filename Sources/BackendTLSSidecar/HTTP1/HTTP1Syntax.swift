@@ -1,0 +1,214 @@
+import NIOCore
+import NIOHTTP1
+
+/// The byte-level rules both of HTTP mode's parsers apply (the backend's responses, the client's requests): line
+/// ends, header fields and chunk-size lines, read strictly (RFC 9110, RFC 9112) and never more leniently than
+/// llhttp's strict mode, which NIO's decoders use, where a message's framing depends on it.
+enum HTTP1Syntax {
+    /// Why bytes were refused; the connection cannot be read any further.
+    struct Malformed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static let maximumHeadSize = 80 << 10
+
+    static func fail(_ message: String) -> Malformed { Malformed(description: message) }
+
+    /// Where the first CRLF of `input` starts (relative to its reader index), or nil if none yet; a lone CR or LF
+    /// is refused, and so is a line longer than `limit`.
+    static func lineEnd(in input: ByteBuffer, limit: Int, what: String) throws(Malformed) -> Int? {
+        let found: Int?? = input.withUnsafeReadableBytes { bytes in
+            for index in bytes.indices {
+                switch bytes[index] {
+                case 0x0A: return .some(nil)
+                case 0x0D:
+                    guard index + 1 < bytes.count else { return nil }
+                    return bytes[index + 1] == 0x0A ? .some(index) : .some(nil)
+                default: continue
+                }
+            }
+            return nil
+        }
+        switch found {
+        case .some(.some(let index)): return index
+        case .some(.none): throw fail("\(what) has a line end other than CRLF")
+        case .none:
+            guard input.readableBytes <= limit else { throw fail("\(what) exceeds \(limit) bytes") }
+            return nil
+        }
+    }
+
+    /// The CRLF-ended lines of a block whose line ends were checked.
+    struct Lines {
+        let bytes: UnsafeRawBufferPointer
+        var start = 0
+
+        init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+        mutating func next() -> UnsafeRawBufferPointer.SubSequence? {
+            guard start < bytes.count else { return nil }
+            let end = bytes[start...].firstIndex(of: 0x0D) ?? bytes.count
+            defer { start = end + 2 }
+            return bytes[start..<end]
+        }
+    }
+
+    /// The `name: value` lines that remain; `party` names the sender in messages.
+    static func fields(_ lines: inout Lines, party: String) -> Result<[(String, String)], Malformed> {
+        var fields: [(String, String)] = []
+        while let line = lines.next() {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else {
+                if let first = line.first, first == 0x20 || first == 0x09 {
+                    return .failure(fail("the \(party) folded a header line"))
+                }
+                return .failure(fail("the \(party) sent a header line without a name: \"\(snippet(line))\""))
+            }
+            let name = line[..<colon]
+            guard name.allSatisfy(isTokenByte) else {
+                return .failure(fail("the \(party) sent a header name that is not a token: \"\(snippet(name))\""))
+            }
+            var value = line[(colon + 1)...]
+            while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
+            var trailingTab = false
+            while let last = value.last, last == 0x20 || last == 0x09 {
+                trailingTab = trailingTab || last == 0x09
+                value = value.dropLast()
+            }
+            let framing =
+                name.elementsEqual("content-length".utf8, by: { $0 | 0x20 == $1 })
+                || name.elementsEqual("transfer-encoding".utf8, by: { $0 | 0x20 == $1 })
+            if framing, trailingTab || value.contains(0x09) {
+                // Allowed by RFC 9110, read otherwise by llhttp (spaces it takes): framing is read one way only.
+                return .failure(fail("the \(party) sent \(text(name)) with a tab in its value"))
+            }
+            guard value.allSatisfy(isFieldValueByte) else {
+                return .failure(fail("the \(party)'s \(snippet(name)) header has control characters"))
+            }
+            fields.append((text(name), text(value)))
+        }
+        return .success(fields)
+    }
+
+    /// How a message's body is framed by its `Content-Length` and `Transfer-Encoding` (RFC 9112 6.3): a length,
+    /// chunks (the last coding), or, without either, `nil`; both, a length twice or not only digits, an empty
+    /// coding, or chunked before another coding are refused. `codings` is set when the last coding is not chunked.
+    static func framing(
+        of headers: HTTPHeaders, party: String
+    ) throws(Malformed) -> (length: Int?, chunked: Bool, codings: Bool) {
+        var length: Int?
+        var codings: [Substring] = []
+        for (name, value) in headers {
+            if HopByHopHeaders.equal(name, "content-length") {
+                guard length == nil else { throw fail("the \(party) sent Content-Length twice") }
+                guard !value.isEmpty, value.utf8.count <= 18, value.utf8.allSatisfy({ $0 &- 0x30 < 10 }) else {
+                    throw fail("the \(party) sent Content-Length \"\(value)\"")
+                }
+                length = Int(value)
+            } else if HopByHopHeaders.equal(name, "transfer-encoding") {
+                for coding in value.split(separator: ",", omittingEmptySubsequences: false) {
+                    let coding = coding.trimmingSpaces
+                    // RFC 9110 ignores empty list elements; llhttp does not take `chunked,` as chunked.
+                    guard !coding.isEmpty else { throw fail("the \(party) sent Transfer-Encoding \"\(value)\"") }
+                    codings.append(coding)
+                }
+            }
+        }
+        guard !codings.isEmpty else { return (length, false, false) }
+        guard length == nil else { throw fail("the \(party) sent both Transfer-Encoding and Content-Length") }
+        let chunked = codings.map { HopByHopHeaders.equal(String($0), "chunked") }
+        guard !chunked.dropLast().contains(true) else {
+            throw fail("the \(party) applied chunked before another coding")
+        }
+        return (nil, chunked.last == true, chunked.last != true)
+    }
+
+    static func text(_ bytes: UnsafeRawBufferPointer.SubSequence) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes), as: UTF8.self)
+    }
+
+    /// The start of what was refused, for the message.
+    static func snippet(_ bytes: UnsafeRawBufferPointer.SubSequence) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes.prefix(64)), as: UTF8.self)
+    }
+
+    /// A chunk-size line: hexadecimal digits, then nothing or extensions (ignored).
+    static func chunkSize(_ line: ByteBuffer, party: String) throws(Malformed) -> Int {
+        let bytes = Array(line.readableBytesView)
+        var size = 0
+        var digits = 0
+        for byte in bytes {
+            let value: Int
+            switch byte {
+            case 0x30...0x39: value = Int(byte - 0x30)
+            case 0x41...0x46: value = Int(byte - 0x41 + 10)
+            case 0x61...0x66: value = Int(byte - 0x61 + 10)
+            default: value = -1
+            }
+            guard value >= 0 else { break }
+            guard digits < 15 else { throw fail("the \(party) sent a chunk size too large") }
+            size = size * 16 + value
+            digits += 1
+        }
+        guard digits > 0, areChunkExtensions(bytes[digits...]) else {
+            throw fail(
+                "the \(party) sent a chunk size line that is not valid: \"\(String(decoding: bytes.prefix(64), as: UTF8.self))\""
+            )
+        }
+        return size
+    }
+
+    /// `;name` or `;name=value` (a token or a quoted string), any number, as llhttp's strict mode takes them: no
+    /// whitespace (RFC 9112 allows some around `;` and `=`, which llhttp refuses), visible ASCII only.
+    private static func areChunkExtensions(_ bytes: ArraySlice<UInt8>) -> Bool {
+        var rest = bytes
+        func token() -> Bool {
+            let count = rest.prefix(while: isTokenByte).count
+            rest = rest.dropFirst(count)
+            return count > 0
+        }
+        while let first = rest.first {
+            guard first == UInt8(ascii: ";") else { return false }
+            rest = rest.dropFirst()
+            guard token() else { return false }
+            guard rest.first == UInt8(ascii: "=") else { continue }
+            rest = rest.dropFirst()
+            if rest.first == UInt8(ascii: "\"") {
+                rest = rest.dropFirst()
+                let quoted = rest.prefix { $0 != UInt8(ascii: "\"") }
+                guard quoted.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }),
+                    quoted.count < rest.count
+                else { return false }
+                rest = rest.dropFirst(quoted.count + 1)
+            } else if !token() {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// tchar (RFC 9110 5.6.2).
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
+        default: false
+        }
+    }
+
+    /// Visible characters, space, tab and obs-text (RFC 9110 5.5); no other control characters.
+    static func isFieldValueByte(_ byte: UInt8) -> Bool {
+        byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: Substring {
+        var trimmed = self
+        while let first = trimmed.first, first == " " || first == "\t" { trimmed.removeFirst() }
+        while let last = trimmed.last, last == " " || last == "\t" { trimmed.removeLast() }
+        return trimmed
+    }
+}

@@ -1,0 +1,135 @@
+import NIOCore
+import NIOHTTP1
+
+/// Reads a backend's HTTP/1.1 responses from the bytes of its connection (RFC 9112), strictly.
+///
+/// NIO's response decoder (llhttp behind a message-to-byte handler, a write observer to learn each request's
+/// method, and an event through the pipeline per part) cost about a tenth of HTTP mode's work per request. This
+/// parser is told each request's method by the proxy and hands over body bytes as slices of what was read.
+///
+/// A pooled connection serves one client after another, so a response framed wrongly would hand one client's
+/// bytes to the next. Anything with more than one reading is refused (HTTP1Syntax), and the connection is then
+/// closed: besides the field rules, a status line other than `HTTP/1.0` or `HTTP/1.1`, three digits and a space;
+/// `Transfer-Encoding` in an HTTP/1.0 response; an HTTP/1.0 interim answer; bytes when no response is due.
+struct UpstreamResponseParser {
+    /// A part of a response, as NIO's decoder handed it on.
+    typealias Event = HTTPClientResponsePart
+    typealias Malformed = HTTP1Syntax.Malformed
+
+    private var stream = HTTP1MessageStream(party: "backend", message: "response")
+    /// The method of the request whose response is being read.
+    private var method = HTTPMethod.GET
+    /// Refused, or switched protocols: nothing more is read.
+    private var broken = false
+
+    /// A request with `method` was sent: its response is next.
+    mutating func expectResponse(to method: HTTPMethod) {
+        self.method = method
+        broken = false
+        stream.expectHead()
+    }
+
+    /// No request is waiting and nothing is half read: the connection can serve another request.
+    var isIdle: Bool { !broken && stream.isBetweenMessages }
+
+    /// Parses what was read, handing each part of the response to `emit` in order. After a refusal nothing more
+    /// is read.
+    mutating func parse(_ input: ByteBuffer, emit: (Event) -> Void) throws(Malformed) {
+        var input = stream.take(input)
+        do {
+            while let step = try stream.next(&input) {
+                switch step {
+                case .head(let block): try begin(Self.head(block), emit: emit)
+                case .body(let bytes): emit(.body(bytes))
+                case .end(let trailers):
+                    stream.refuseBytes()
+                    emit(.end(trailers))
+                }
+            }
+        } catch {
+            broken = true
+            stream.stop()
+            throw error
+        }
+    }
+
+    /// The backend closed the connection. - Returns: whether that ended a body that runs until the close
+    /// (otherwise a response was cut short, or none was due).
+    mutating func closed() -> Bool {
+        stream.closed()
+    }
+
+    private mutating func begin(_ head: HTTPResponseHead, emit: (Event) -> Void) throws(Malformed) {
+        let code = head.status.code
+        if code == 101 {
+            // The proxy refuses it; nothing after it is HTTP.
+            broken = true
+            stream.stop()
+            return emit(.head(head))
+        }
+        let framing = try HTTP1Syntax.framing(of: head.headers, party: "backend")
+        if framing.chunked || framing.codings, head.version != .http1_1 {
+            throw HTTP1Syntax.fail("the backend sent Transfer-Encoding in an HTTP/1.0 response")
+        }
+        if (100..<200).contains(code) {
+            // An interim answer: the final one follows. HTTP/1.0 has none (llhttp reads one as the last message).
+            guard head.version == .http1_1 else {
+                throw HTTP1Syntax.fail("the backend sent an HTTP/1.0 interim answer")
+            }
+            stream.expectHead()
+            return emit(.head(head))
+        }
+        emit(.head(head))
+        if method == .HEAD || code == 204 || code == 304 {
+            stream.startBody(.none)
+        } else if framing.chunked {
+            stream.startBody(.chunked)
+        } else if let length = framing.length {
+            stream.startBody(.length(length))
+        } else {
+            // No length, or codings without chunked: the body runs until the backend closes.
+            stream.startBody(.untilClose)
+        }
+    }
+
+    private static func head(_ block: ByteBuffer) throws(Malformed) -> HTTPResponseHead {
+        let parsed: Result<HTTPResponseHead, Malformed> = block.withUnsafeReadableBytes { bytes in
+            var lines = HTTP1Syntax.Lines(bytes)
+            guard let statusLine = lines.next() else {
+                return .failure(HTTP1Syntax.fail("the backend sent an empty line where the status line belongs"))
+            }
+            let version: HTTPVersion
+            let status: HTTPResponseStatus
+            switch Self.statusLine(statusLine) {
+            case .success(let line): (version, status) = line
+            case .failure(let failure): return .failure(failure)
+            }
+            return HTTP1Syntax.fields(&lines, party: "backend").map {
+                HTTPResponseHead(version: version, status: status, headers: HTTPHeaders($0))
+            }
+        }
+        return try parsed.get()
+    }
+
+    /// `HTTP/1.x NNN reason`; the reason may be empty, not the space before it (RFC 9112 4).
+    private static func statusLine(
+        _ line: UnsafeRawBufferPointer.SubSequence
+    ) -> Result<(HTTPVersion, HTTPResponseStatus), Malformed> {
+        let at = line.startIndex
+        guard line.count >= 13, line[at..<at + 7].elementsEqual("HTTP/1.".utf8),
+            line[at + 7] == 0x30 || line[at + 7] == 0x31, line[at + 8] == 0x20,
+            line[at + 9..<at + 12].allSatisfy({ $0 &- 0x30 < 10 }), line[at + 12] == 0x20
+        else {
+            return .failure(
+                HTTP1Syntax.fail("the backend's status line is not HTTP/1.x: \"\(HTTP1Syntax.snippet(line))\""))
+        }
+        let code = line[at + 9..<at + 12].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        guard code >= 100 else { return .failure(HTTP1Syntax.fail("the backend sent status \(code)")) }
+        let reason = line[(at + 13)...]
+        guard reason.allSatisfy(HTTP1Syntax.isFieldValueByte) else {
+            return .failure(HTTP1Syntax.fail("the backend's reason phrase has control characters"))
+        }
+        let version: HTTPVersion = line[at + 7] == 0x31 ? .http1_1 : .http1_0
+        return .success((version, HTTPResponseStatus(statusCode: code, reasonPhrase: HTTP1Syntax.text(reason))))
+    }
+}
