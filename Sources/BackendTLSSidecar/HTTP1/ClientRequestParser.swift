@@ -101,7 +101,9 @@ struct ClientRequestParser {
     private static func requestLine(
         _ line: UnsafeRawBufferPointer.SubSequence
     ) -> Result<(HTTPMethod, String, HTTPVersion), Malformed> {
-        let refused = HTTP1Syntax.fail("the client's request line is not valid: \"\(HTTP1Syntax.snippet(line))\"")
+        var refused: Malformed {
+            HTTP1Syntax.fail("the client's request line is not valid: \"\(HTTP1Syntax.snippet(line))\"")
+        }
         guard let methodEnd = line.firstIndex(of: 0x20), methodEnd > line.startIndex,
             line[..<methodEnd].allSatisfy(HTTP1Syntax.isTokenByte)
         else { return .failure(refused) }

@@ -40,6 +40,10 @@ struct HTTP1MessageStream {
     let party: String
     /// "response" or "request".
     let message: String
+    /// The names of what is read, for messages: made once, not for every head.
+    private let headName: String
+    private let chunkLineName: String
+    private let trailersName: String
     private var state = State.between
     private var partial: ByteBuffer?
     /// How much of `partial` is whole lines already checked (see `headBlock`).
@@ -48,6 +52,9 @@ struct HTTP1MessageStream {
     init(party: String, message: String) {
         self.party = party
         self.message = message
+        headName = "the \(party)'s \(message) head"
+        chunkLineName = "the \(party)'s chunk size line"
+        trailersName = "the \(party)'s trailer section"
     }
 
     /// The next bytes start a head.
@@ -107,7 +114,7 @@ struct HTTP1MessageStream {
             }
             return nil
         case .awaitingHead:
-            guard let length = try headBlock(in: input, what: "the \(party)'s \(message) head") else {
+            guard let length = try headBlock(in: input, what: headName) else {
                 return hold(&input)
             }
             let block = input.readSlice(length: length)!
@@ -122,8 +129,7 @@ struct HTTP1MessageStream {
             return .body(slice)
         case .chunkSize:
             guard
-                let lineEnd = try HTTP1Syntax.lineEnd(
-                    in: input, limit: 4096, what: "the \(party)'s chunk size line")
+                let lineEnd = try HTTP1Syntax.lineEnd(in: input, limit: 4096, what: chunkLineName)
             else { return hold(&input) }
             let size = try HTTP1Syntax.chunkSize(input.readSlice(length: lineEnd)!, party: party)
             input.moveReaderIndex(forwardBy: 2)
@@ -143,7 +149,7 @@ struct HTTP1MessageStream {
             state = .chunkSize
             return try next(&input)
         case .trailers:
-            guard let length = try headBlock(in: input, what: "the \(party)'s trailer section") else {
+            guard let length = try headBlock(in: input, what: trailersName) else {
                 return hold(&input)
             }
             let block = input.readSlice(length: length)!
