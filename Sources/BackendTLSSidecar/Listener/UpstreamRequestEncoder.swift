@@ -4,7 +4,7 @@ import NIOHTTP1
 /// Writes a client's request for the backend as bytes: in origin form, as HTTP/1.1, without hop-by-hop headers,
 /// with a `Host`, and framed so that the backend reads exactly the body the client sent.
 ///
-/// The request's body arrives decoded (NIO's parser takes chunked coding off). A body the client sent with a
+/// The request's body arrives decoded (ClientRequestParser takes chunked coding off). A body the client sent with a
 /// length keeps it; one sent with `Transfer-Encoding` (which the parser only accepts with `chunked` last) keeps
 /// the header as sent and is chunked again; POST, PUT and PATCH without either are sent chunked (as NIO's
 /// encoder did); TRACE carries none. NIO's encoder, used before, sent a body whose `Transfer-Encoding` named

@@ -580,8 +580,8 @@ struct SidecarHTTPProtocolTests {
         }
     }
 
-    /// HTTP mode relays requests, not tunnels: CONNECT is refused with a reason (in the header: NIO sends no
-    /// body after CONNECT) and the connection closed, and the backend never sees it.
+    /// HTTP mode relays requests, not tunnels: CONNECT is refused with a reason (in the header: a response to
+    /// CONNECT has no body) and the connection closed, and the backend never sees it.
     @Test func connectIsRefusedWithoutReachingTheBackend() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
