@@ -61,6 +61,17 @@ import Testing
                 + "0\r\nX-T: 1\r\n\r\n")
     }
 
+    /// Only chunking was taken off: the backend's other codings stay named, before `chunked`; trailers that
+    /// could be taken for framing or connection fields are not passed on.
+    @Test func otherCodingsStayAndFramingTrailersDoNot() throws {
+        let response = Self.head(.ok, [("Transfer-Encoding", "gzip, chunked")])
+        let trailers: HTTPHeaders = [
+            "X-Sum": "1", "Content-Length": "9", "Connection": "close", "Transfer-Encoding": "x",
+        ]
+        let (wire, _) = try relay(response, body: ["zz"], trailers: trailers)
+        #expect(wire == "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n2\r\nzz\r\n0\r\nX-Sum: 1\r\n\r\n")
+    }
+
     @Test func bodyWithoutLengthEndsByClosingForHTTP10() throws {
         let response = Self.head(.ok, [("Transfer-Encoding", "chunked")])
         let (wire, keepAlive) = try relay(response, body: ["hello"], http10Client: true)

@@ -73,3 +73,31 @@ import Testing
         #expect(wire == "GET /a?b HTTP/1.1\r\nHost: b\r\nX: 2\r\n\r\n")
     }
 }
+
+/// Absolute-form targets: the authority is the URI's, sent as `Host` in place of the client's.
+@Suite struct AbsoluteFormTests {
+    private func target(_ method: HTTPMethod, _ uri: String, host: String? = nil) throws -> Target {
+        let head = HTTPRequestHead(
+            version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(host.map { [("Host", $0)] } ?? []))
+        return try Target.parse(head, defaultNamespace: "default").get()
+    }
+
+    @Test func authorityPathAndQueryComeFromTheURI() throws {
+        let parsed = try target(.GET, "HTTP://svc.ns:8080?q=1", host: "other")
+        #expect(parsed.hostHeader == "svc.ns:8080" && parsed.path == "/?q=1" && parsed.absoluteForm)
+        #expect(try target(.GET, "http://svc/a/b?c").path == "/a/b?c")
+        #expect(try target(.GET, "http://svc").path == "/")
+        #expect(try target(.OPTIONS, "http://svc").path == "*")
+        let origin = try target(.GET, "/x", host: "svc")
+        #expect(origin.hostHeader == "svc" && !origin.absoluteForm)
+    }
+
+    @Test func hostIsReplacedByTheURIsAuthority() {
+        var encoder = UpstreamRequestEncoder()
+        let head = HTTPRequestHead(
+            version: .http1_1, method: .GET, uri: "http://svc:8080/x", headers: ["Host": "other", "Accept": "*/*"])
+        let wire = encoder.head(
+            head, path: "/x", hostHeader: "svc:8080", replaceHost: true, allocator: ByteBufferAllocator())
+        #expect(String(buffer: wire) == "GET /x HTTP/1.1\r\nAccept: */*\r\nhost: svc:8080\r\n\r\n")
+    }
+}

@@ -17,18 +17,28 @@ struct ClientRequestParser {
     typealias Malformed = HTTP1Syntax.Malformed
 
     private var stream: HTTP1MessageStream
+    /// What was read and not parsed yet.
+    private var input = ByteBuffer()
     /// The request being read ends the connection.
     private var last = false
+    private var refused = false
 
     init() {
         stream = HTTP1MessageStream(party: "client", message: "request")
         stream.expectHead()
     }
 
-    /// Parses what was read, handing each part of each request to `emit` in order. After a refusal nothing more
-    /// is read.
-    mutating func parse(_ input: ByteBuffer, emit: (Event) -> Void) throws(Malformed) {
-        var input = stream.take(input)
+    /// Takes what was read; `next()` hands out the parts it completes.
+    mutating func receive(_ bytes: ByteBuffer) {
+        guard !refused else { return }
+        stream.receive(bytes, into: &input)
+    }
+
+    /// The next part of a request, or nil when more bytes are needed. One part per call, so that what the caller
+    /// does with it (which may read from the connection again) never meets the parser in the middle of a parse.
+    /// After a refusal nothing more is read.
+    mutating func next() throws(Malformed) -> Event? {
+        guard !refused else { return nil }
         do {
             while let step = try stream.next(&input) {
                 switch step {
@@ -36,19 +46,24 @@ struct ClientRequestParser {
                     // An empty line before a request line.
                     stream.expectHead()
                 case .head(let block):
+                    // Framing is checked before the head is handed on: a refused request must not reach the
+                    // backend, not even its head behind a pipelined request.
                     let head = try Self.head(block)
-                    last = !head.headers.keepsAlive(version: head.version) || head.method == .CONNECT
-                    emit(.head(head))
                     try startBody(of: head)
+                    last = !head.headers.keepsAlive(version: head.version) || head.method == .CONNECT
+                    return .head(head)
                 case .body(let bytes):
-                    emit(.body(bytes))
+                    return .body(bytes)
                 case .end(let trailers):
                     if last { stream.stop() } else { stream.expectHead() }
-                    emit(.end(trailers))
+                    return .end(trailers)
                 }
             }
+            return nil
         } catch {
+            refused = true
             stream.stop()
+            input = ByteBuffer()
             throw error
         }
     }

@@ -46,8 +46,10 @@ struct HTTP1MessageStream {
     private let trailersName: String
     private var state = State.between
     private var partial: ByteBuffer?
-    /// How much of `partial` is whole lines already checked (see `headBlock`).
+    /// How much of `partial` is whole lines already checked, and how much of the line after them (see
+    /// `headBlock`).
     private var scanned = 0
+    private var scannedInLine = 0
 
     init(party: String, message: String) {
         self.party = party
@@ -68,6 +70,7 @@ struct HTTP1MessageStream {
         state = .stopped
         partial = nil
         scanned = 0
+        scannedInLine = 0
     }
 
     /// No message is under way and nothing is held.
@@ -93,12 +96,17 @@ struct HTTP1MessageStream {
         return true
     }
 
-    /// What was read, after what is held.
-    mutating func take(_ input: ByteBuffer) -> ByteBuffer {
-        guard var held = partial else { return input }
-        partial = nil
-        held.writeImmutableBuffer(input)
-        return held
+    /// Adds what was read to `input` (the bytes not parsed yet), after what is held.
+    mutating func receive(_ bytes: ByteBuffer, into input: inout ByteBuffer) {
+        if input.readableBytes > 0 {
+            input.writeImmutableBuffer(bytes)
+        } else if var held = partial {
+            partial = nil
+            held.writeImmutableBuffer(bytes)
+            input = held
+        } else {
+            input = bytes
+        }
     }
 
     /// The next step from `input`, or nil when more bytes are needed (what remains is held) or none are read.
@@ -170,9 +178,12 @@ struct HTTP1MessageStream {
         }
     }
 
+    /// Keeps the unread bytes (at most a head, a chunk-size line or a chunk's CRLF) as a copy of their own: the
+    /// buffer they came in also holds what was read before them, which a slice would keep alive and copy along
+    /// with every append.
     private mutating func hold(_ input: inout ByteBuffer) -> Step? {
         if input.readableBytes > 0 {
-            partial = input
+            partial = ByteBuffer(bytes: input.readableBytesView)
             input.moveReaderIndex(to: input.writerIndex)
         }
         return nil
@@ -186,10 +197,15 @@ struct HTTP1MessageStream {
         var offset = scanned
         while true {
             let rest = input.getSlice(at: input.readerIndex + offset, length: input.readableBytes - offset)!
-            guard let end = try HTTP1Syntax.lineEnd(in: rest, limit: limit - offset, what: what) else {
+            guard
+                let end = try HTTP1Syntax.lineEnd(
+                    in: rest, scanned: scannedInLine, limit: limit - offset, what: what)
+            else {
                 scanned = offset
+                scannedInLine = rest.readableBytes
                 return nil
             }
+            scannedInLine = 0
             if end == 0 {
                 scanned = 0
                 return offset

@@ -15,10 +15,11 @@ enum HTTP1Syntax {
     static func fail(_ message: String) -> Malformed { Malformed(description: message) }
 
     /// Where the first CRLF of `input` starts (relative to its reader index), or nil if none yet; a lone CR or LF
-    /// is refused, and so is a line longer than `limit`.
-    static func lineEnd(in input: ByteBuffer, limit: Int, what: String) throws(Malformed) -> Int? {
+    /// is refused, and so is a line longer than `limit`. The first `scanned` bytes were checked before (a line
+    /// that arrives in pieces is not scanned from its start again; the last of them is, in case it is a CR).
+    static func lineEnd(in input: ByteBuffer, scanned: Int = 0, limit: Int, what: String) throws(Malformed) -> Int? {
         let found: Int?? = input.withUnsafeReadableBytes { bytes in
-            for index in bytes.indices {
+            for index in bytes.indices.dropFirst(max(0, scanned - 1)) {
                 switch bytes[index] {
                 case 0x0A: return .some(nil)
                 case 0x0D:
@@ -30,7 +31,9 @@ enum HTTP1Syntax {
             return nil
         }
         switch found {
-        case .some(.some(let index)): return index
+        case .some(.some(let index)):
+            guard index <= limit else { throw fail("\(what) exceeds \(limit) bytes") }
+            return index
         case .some(.none): throw fail("\(what) has a line end other than CRLF")
         case .none:
             guard input.readableBytes <= limit else { throw fail("\(what) exceeds \(limit) bytes") }

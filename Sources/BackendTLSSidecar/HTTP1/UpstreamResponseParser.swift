@@ -17,38 +17,48 @@ struct UpstreamResponseParser {
     typealias Malformed = HTTP1Syntax.Malformed
 
     private var stream = HTTP1MessageStream(party: "backend", message: "response")
+    /// What was read and not parsed yet.
+    private var input = ByteBuffer()
     /// The method of the request whose response is being read.
     private var method = HTTPMethod.GET
-    /// Refused, or switched protocols: nothing more is read.
+    /// Refused, or switched protocols: nothing more is read, and the connection must not serve another request.
     private var broken = false
 
     /// A request with `method` was sent: its response is next.
     mutating func expectResponse(to method: HTTPMethod) {
         self.method = method
-        broken = false
+        guard !broken else { return }
         stream.expectHead()
     }
 
-    /// No request is waiting and nothing is half read: the connection can serve another request.
-    var isIdle: Bool { !broken && stream.isBetweenMessages }
+    /// No request is waiting and nothing is half read or unread: the connection can serve another request.
+    var isIdle: Bool { !broken && stream.isBetweenMessages && input.readableBytes == 0 }
 
-    /// Parses what was read, handing each part of the response to `emit` in order. After a refusal nothing more
-    /// is read.
-    mutating func parse(_ input: ByteBuffer, emit: (Event) -> Void) throws(Malformed) {
-        var input = stream.take(input)
+    /// Takes what was read; `next()` hands out the parts it completes.
+    mutating func receive(_ bytes: ByteBuffer) {
+        guard !broken else { return }
+        stream.receive(bytes, into: &input)
+    }
+
+    /// The next part of the response, or nil when more bytes are needed. One part per call: the caller hands it
+    /// on between calls, and what it does then (closing the connection, whose close comes back at once on a
+    /// plaintext connection) must not meet the parser in the middle of a parse. After a refusal nothing more is
+    /// read.
+    mutating func next() throws(Malformed) -> Event? {
+        guard !broken else { return nil }
         do {
-            while let step = try stream.next(&input) {
-                switch step {
-                case .head(let block): try begin(Self.head(block), emit: emit)
-                case .body(let bytes): emit(.body(bytes))
-                case .end(let trailers):
-                    stream.refuseBytes()
-                    emit(.end(trailers))
-                }
+            guard let step = try stream.next(&input) else { return nil }
+            switch step {
+            case .head(let block): return try begin(Self.head(block))
+            case .body(let bytes): return .body(bytes)
+            case .end(let trailers):
+                stream.refuseBytes()
+                return .end(trailers)
             }
         } catch {
             broken = true
             stream.stop()
+            input = ByteBuffer()
             throw error
         }
     }
@@ -56,16 +66,22 @@ struct UpstreamResponseParser {
     /// The backend closed the connection. - Returns: whether that ended a body that runs until the close
     /// (otherwise a response was cut short, or none was due).
     mutating func closed() -> Bool {
-        stream.closed()
+        !broken && stream.closed()
     }
 
-    private mutating func begin(_ head: HTTPResponseHead, emit: (Event) -> Void) throws(Malformed) {
+    /// Nothing more is read (the connection failed).
+    mutating func abandon() {
+        broken = true
+        stream.stop()
+        input = ByteBuffer()
+    }
+
+    private mutating func begin(_ head: HTTPResponseHead) throws(Malformed) -> Event {
         let code = head.status.code
         if code == 101 {
             // The proxy refuses it; nothing after it is HTTP.
-            broken = true
-            stream.stop()
-            return emit(.head(head))
+            abandon()
+            return .head(head)
         }
         let framing = try HTTP1Syntax.framing(of: head.headers, party: "backend")
         if framing.chunked || framing.codings, head.version != .http1_1 {
@@ -77,10 +93,7 @@ struct UpstreamResponseParser {
                 throw HTTP1Syntax.fail("the backend sent an HTTP/1.0 interim answer")
             }
             stream.expectHead()
-            return emit(.head(head))
-        }
-        emit(.head(head))
-        if method == .HEAD || code == 204 || code == 304 {
+        } else if method == .HEAD || code == 204 || code == 304 {
             stream.startBody(.none)
         } else if framing.chunked {
             stream.startBody(.chunked)
@@ -90,6 +103,7 @@ struct UpstreamResponseParser {
             // No length, or codings without chunked: the body runs until the backend closes.
             stream.startBody(.untilClose)
         }
+        return .head(head)
     }
 
     private static func head(_ block: ByteBuffer) throws(Malformed) -> HTTPResponseHead {

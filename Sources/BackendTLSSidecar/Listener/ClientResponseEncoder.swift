@@ -51,7 +51,7 @@ struct ClientResponseEncoder {
         for (name, value) in head.headers where !hopByHop.contains(name) && framing.keeps(name) {
             Self.writeHeader(name, value, into: &buffer)
         }
-        if framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+        if framing == .chunked { Self.writeChunkedCoding(after: head.headers, into: &buffer) }
         if http10Client, keepAlive { buffer.writeStaticString("connection: keep-alive\r\n") }
         if !keepAlive { buffer.writeStaticString("connection: close\r\n") }
         buffer.writeStaticString("\r\n")
@@ -99,7 +99,9 @@ struct ClientResponseEncoder {
         }
         var last = context.channel.allocator.buffer(capacity: 64)
         last.writeStaticString("0\r\n")
-        for (name, value) in trailers ?? [:] { Self.writeHeader(name, value, into: &last) }
+        for (name, value) in trailers ?? [:] where HTTPTrailers.mayForward(name) {
+            Self.writeHeader(name, value, into: &last)
+        }
         last.writeStaticString("\r\n")
         context.writeAndFlush(NIOAny(last), promise: promise)
     }
@@ -149,6 +151,21 @@ struct ClientResponseEncoder {
         buffer.writeStaticString("\r\n")
     }
 
+    /// `Transfer-Encoding` for a body chunked again: the backend's other codings first (the body is still coded
+    /// with them; only chunking was taken off), then `chunked`.
+    private static func writeChunkedCoding(after headers: HTTPHeaders, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("transfer-encoding: ")
+        for (name, value) in headers where HopByHopHeaders.equal(name, "transfer-encoding") {
+            for coding in value.split(separator: ",") {
+                let coding = coding.trimmingCharacters(in: " \t")
+                guard !coding.isEmpty, !HopByHopHeaders.equal(String(coding), "chunked") else { continue }
+                buffer.writeSubstring(coding)
+                buffer.writeStaticString(", ")
+            }
+        }
+        buffer.writeStaticString("chunked\r\n")
+    }
+
     private static func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
         buffer.writeString(name)
         buffer.writeStaticString(": ")
@@ -159,4 +176,13 @@ struct ClientResponseEncoder {
 
 extension ByteBuffer {
     fileprivate static let crlf = ByteBuffer(staticString: "\r\n")
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: String) -> Substring {
+        var trimmed = self
+        while let first = trimmed.first, set.contains(first) { trimmed.removeFirst() }
+        while let last = trimmed.last, set.contains(last) { trimmed.removeLast() }
+        return trimmed
+    }
 }

@@ -134,6 +134,8 @@ extension HTTPProxyHandler {
             close(after: written.futureResult, context: context)
         } else {
             state = .discarding(keepAlive: keepAlive, answered: written.futureResult)
+            // The rest of the request is read and dropped, even if an upload had paused reading.
+            resumeReading(context: context)
         }
     }
 }

@@ -63,8 +63,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         // is read.
         if case .closing = state { return }
         guard parseFailure == nil else { return }
+        requestParser.receive(unwrapInboundIn(data))
         do {
-            try requestParser.parse(unwrapInboundIn(data)) { part in received(part, context: context) }
+            // A part at a time: handling one may write, and a write that fails reads the connection again
+            // (NIO), which comes back here before the call returns.
+            while let part = try requestParser.next() { received(part, context: context) }
         } catch {
             refuseBytes(error, context: context)
         }
@@ -91,7 +94,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// Replays waiting pipelined parts once the exchange before them has ended: the next request's head
     /// and every part up to the head after it (which waits for that exchange in turn).
     func replayPipelined(context: ChannelHandlerContext) {
-        guard !pipelined.isEmpty else { return answerParseFailureWhenDue(context: context) }
+        guard !pipelined.isEmpty else {
+            answerParseFailureWhenDue(context: context)
+            // Reading may have been paused by the exchange that ended (an upload the backend could not take).
+            return resumeReading(context: context)
+        }
         // Not from inside the call that ended the exchange (often the upstream's read): next loop tick.
         context.eventLoop.assumeIsolated().execute { [self] in
             while let part = pipelined.first, !(part.isHead && !state.isIdle) {
@@ -156,9 +163,15 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
         let upstreamHead = requestEncoder.head(
-            head, path: target.path, hostHeader: target.hostHeader, allocator: context.channel.allocator)
+            head, path: target.path, hostHeader: target.hostHeader, replaceHost: target.absoluteForm,
+            allocator: context.channel.allocator)
 
-        if let pooled = pool.checkout(key), let relay = UpstreamResponseRelay.installed(on: pooled) {
+        while let pooled = pool.checkout(key) {
+            guard let relay = UpstreamResponseRelay.installed(on: pooled), relay.isReusable else {
+                // Its last response was followed by bytes (refused, closing): never lent again.
+                pooled.close(promise: nil)
+                continue
+            }
             let forwarding = attach(
                 pooled, relay: relay, key: key, method: head.method, keepAlive: keepAlive,
                 http10Client: http10Client)

@@ -9,8 +9,8 @@ import NIOHTTP1
 /// request.
 struct HopByHopHeaders {
     /// Names the message's `Connection` header adds, lowercased (usually none: `keep-alive` and `close`
-    /// name nothing beyond the fixed set).
-    private var named: [String] = []
+    /// name nothing beyond the fixed set). A set: a head may list thousands.
+    private var named: Set<String> = []
 
     /// Reads the `Connection` header of `headers`.
     init(_ headers: HTTPHeaders) {
@@ -22,13 +22,13 @@ struct HopByHopHeaders {
                 // Framing and the Host are never taken as hop-by-hop, whatever `Connection` names: dropping
                 // them would leave the backend reading a body as the next request.
                 guard !trimmed.isEmpty, !Self.isFixed(trimmed), !Self.framing.contains(trimmed) else { continue }
-                named.append(trimmed)
+                named.insert(trimmed)
             }
         }
     }
 
     func contains(_ name: String) -> Bool {
-        Self.isFixed(name) || (!named.isEmpty && named.contains { Self.equal(name, $0) })
+        Self.isFixed(name) || (!named.isEmpty && named.contains(name.lowercased()))
     }
 
     private static let framing = ["content-length", "transfer-encoding", "host"]
@@ -94,5 +94,15 @@ extension HTTPHeaders {
         case 1: return true
         default: return false
         }
+    }
+}
+
+/// Trailer fields a proxy passes on: not framing, routing or connection fields (RFC 9110 6.5.1), which a
+/// recipient could take for the message's own.
+enum HTTPTrailers {
+    static func mayForward(_ name: String) -> Bool {
+        !HopByHopHeaders.isFixed(name) && !HopByHopHeaders.equal(name, "content-length")
+            && !HopByHopHeaders.equal(name, "transfer-encoding") && !HopByHopHeaders.equal(name, "host")
+            && !HopByHopHeaders.equal(name, "trailer")
     }
 }

@@ -8,6 +8,9 @@ struct Target {
     let port: Int
     let path: String
     let hostHeader: String
+    /// The request named its target in absolute form: the authority is the URI's, and the backend gets it as
+    /// `Host` in place of the client's (RFC 9112 3.2.2).
+    let absoluteForm: Bool
 
     /// - Parameter known: the previous request's target on this connection; keep-alive clients repeat the
     ///   authority, so its parse is reused when the text is the same.
@@ -23,12 +26,19 @@ struct Target {
         }
         var authorityText: String
         var path = head.uri
-        if head.uri.hasPrefix("http://") {
-            let rest = head.uri.dropFirst("http://".count)
-            let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-            authorityText = String(rest[..<slash])
-            path = slash == rest.endIndex ? "/" : String(rest[slash...])
-        } else if head.uri.hasPrefix("https://") {
+        let absoluteForm = head.uri.hasCaseInsensitivePrefix("http://")
+        if absoluteForm {
+            let rest = head.uri.utf8.dropFirst("http://".count)
+            let end = rest.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") } ?? rest.endIndex
+            authorityText = String(Substring(rest[..<end]))
+            // An empty path is `/`, or for OPTIONS `*` (RFC 9112 3.2.1, 3.2.4).
+            let pathAndQuery = String(Substring(rest[end...]))
+            if pathAndQuery.isEmpty {
+                path = head.method == .OPTIONS ? "*" : "/"
+            } else {
+                path = pathAndQuery.hasPrefix("?") ? "/" + pathAndQuery : pathAndQuery
+            }
+        } else if head.uri.hasCaseInsensitivePrefix("https://") {
             return .failure(
                 ProxyFailure(
                     status: 400, reason: "https_request", policy: nil,
@@ -46,7 +56,7 @@ struct Target {
             return .success(
                 Target(
                     authority: known.authority, host: known.host, port: known.port, path: path,
-                    hostHeader: known.hostHeader))
+                    hostHeader: known.hostHeader, absoluteForm: absoluteForm))
         }
         guard let authority = ServiceAuthority(parsing: authorityText, defaultNamespace: defaultNamespace) else {
             return .failure(
@@ -57,6 +67,16 @@ struct Target {
         }
         let host = String(authorityText.split(separator: ":").first ?? Substring(authorityText))
         return .success(
-            Target(authority: authority, host: host, port: authority.port ?? 80, path: path, hostHeader: authorityText))
+            Target(
+                authority: authority, host: host, port: authority.port ?? 80, path: path, hostHeader: authorityText,
+                absoluteForm: absoluteForm))
+    }
+}
+
+extension String {
+    /// ASCII letters compared without case (URI schemes are case-insensitive, RFC 3986 3.1).
+    fileprivate func hasCaseInsensitivePrefix(_ prefix: String) -> Bool {
+        utf8.count >= prefix.utf8.count
+            && zip(utf8, prefix.utf8).allSatisfy { a, b in (a >= 0x41 && a <= 0x5A ? a | 0x20 : a) == b }
     }
 }

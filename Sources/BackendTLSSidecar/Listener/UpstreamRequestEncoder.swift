@@ -15,8 +15,11 @@ struct UpstreamRequestEncoder {
     /// which the backend would have read as the next request).
     private var noBody = false
 
+    /// - Parameter replaceHost: the request named its target in absolute form: `hostHeader` (its authority)
+    ///   replaces the client's `Host` (RFC 9112 3.2.2).
     mutating func head(
-        _ head: HTTPRequestHead, path: String, hostHeader: String, allocator: ByteBufferAllocator
+        _ head: HTTPRequestHead, path: String, hostHeader: String, replaceHost: Bool = false,
+        allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         let hopByHop = HopByHopHeaders(head.headers)
         var hasHost = false
@@ -37,6 +40,7 @@ struct UpstreamRequestEncoder {
         buffer.writeString(path)
         buffer.writeStaticString(" HTTP/1.1\r\n")
         for (name, value) in head.headers where !hopByHop.contains(name) {
+            if replaceHost, HopByHopHeaders.equal(name, "host") { continue }
             if noBody, HopByHopHeaders.equal(name, "content-length") || HopByHopHeaders.equal(name, "transfer-encoding")
             {
                 continue
@@ -46,7 +50,7 @@ struct UpstreamRequestEncoder {
             buffer.writeString(value)
             buffer.writeStaticString("\r\n")
         }
-        if !hasHost {
+        if !hasHost || replaceHost {
             buffer.writeStaticString("host: ")
             buffer.writeString(hostHeader)
             buffer.writeStaticString("\r\n")
@@ -77,7 +81,7 @@ struct UpstreamRequestEncoder {
         guard chunked else { return nil }
         var last = allocator.buffer(capacity: 64)
         last.writeStaticString("0\r\n")
-        for (name, value) in trailers ?? [:] {
+        for (name, value) in trailers ?? [:] where HTTPTrailers.mayForward(name) {
             last.writeString(name)
             last.writeStaticString(": ")
             last.writeString(value)

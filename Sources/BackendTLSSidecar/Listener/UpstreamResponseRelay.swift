@@ -26,10 +26,19 @@ final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandle
         parser.expectResponse(to: method)
     }
 
+    /// Whether the connection may serve another request: its last response was read whole, and nothing
+    /// followed it.
+    var isReusable: Bool { parser.isIdle }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let channel = context.channel
+        parser.receive(unwrapInboundIn(data))
         do {
-            try parser.parse(unwrapInboundIn(data)) { part in proxy?.upstreamResponse(part, from: channel) }
+            // A part at a time: handing it on may close this connection, whose close on a plaintext connection
+            // comes back here (channelInactive) before the call returns.
+            while channel.isActive, let part = try parser.next() {
+                proxy?.upstreamResponse(part, from: channel)
+            }
         } catch {
             proxy?.upstreamClosed(channel, error: error)
             context.close(promise: nil)
@@ -52,7 +61,7 @@ final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandle
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Whatever the close brings is not a response's end (an unclean TLS shutdown may have cut the body).
-        parser = UpstreamResponseParser()
+        parser.abandon()
         proxy?.upstreamClosed(context.channel, error: error)
         context.close(promise: nil)
     }

@@ -430,6 +430,25 @@ struct SidecarEndToEndTests {
             bed.nginx.waitForAccessLog(count: 1) == [entry(port, "-", "GET /plaintext HTTP/1.1")], "\(bed.diagnostics)")
     }
 
+    /// A plaintext backend that closes after every response (`Connection: close`): closing the connection
+    /// from within the response's end fires its close at once (no TLS shutdown in between), while its bytes are
+    /// still being read. Every request is answered, and the sidecar stays up.
+    @Test func plaintextBackendThatClosesAfterEachResponse() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        bed.nginx.keepaliveRequests = 1
+        try bed.nginx.start([.plain(name: "plain")])
+        let port = bed.nginx.port("plain")
+        try bed.write("service.yaml", Manifest.service("plain", ports: [("http", port)]))
+        let sidecar = try bed.startSidecar()
+
+        for index in 0..<5 {
+            expectOK(try sidecar.get("plain:\(port)", path: "/closing-\(index)"), from: "plain", in: bed)
+        }
+        #expect(bed.nginx.waitForAccessLog(count: 5).count == 5, "\(bed.diagnostics)")
+        #expect(sidecar.isRunning, "\(bed.diagnostics)")
+    }
+
     @Test func requirePolicyRefusesServicesWithoutOne() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }

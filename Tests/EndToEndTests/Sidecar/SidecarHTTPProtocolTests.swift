@@ -198,6 +198,47 @@ struct SidecarHTTPProtocolTests {
             "a request after the closing one reached the backend\n\(bed.diagnostics)")
     }
 
+    /// An upload the backend refuses early (nginx answers 413 to a body over its 1 MiB limit before reading
+    /// it): the rest of the body is read and dropped, and the next request on the connection is answered.
+    @Test func refusedUploadIsDroppedAndTheConnectionGoesOn() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try bed.startTrustedBackend()
+        let script = #"""
+            import socket, sys, threading, time
+            port, authority = int(sys.argv[1]), sys.argv[2]
+            size = 32 << 20
+            s = socket.create_connection(("127.0.0.1", port))
+            s.settimeout(20)
+            s.sendall(f"POST /echo/big HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {size}\r\n\r\n".encode())
+            def send_body():
+                chunk = b"x" * 65536
+                try:
+                    for _ in range(size // len(chunk)):
+                        s.sendall(chunk)
+                    s.sendall(f"GET /echo/next HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+                except OSError as error:
+                    print("send failed:", error)
+            sender = threading.Thread(target=send_body, daemon=True)
+            sender.start()
+            data, deadline = bytearray(), time.time() + 20
+            try:
+                while b"/echo/next" not in data and time.time() < deadline:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            except socket.timeout:
+                pass
+            print(" ".join(line.decode().split(" ")[1] for line in data.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")),
+                  "next" if b"/echo/next HTTP/1.1" in data else "no-next")
+            """#
+        let output = try ProcessRunner.run("python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)"])
+        #expect(
+            output.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "413 200 next",
+            "\(output.standardOutput) \(output.standardError)\n\(bed.diagnostics)")
+    }
+
     /// A client that sends more after a request that closes the connection (here a pipelined request, in a
     /// later write) while the end of the answer is still on its way: the sidecar lingers, so the client still
     /// gets the whole answer and then the connection's end. A full close at that moment makes the kernel answer

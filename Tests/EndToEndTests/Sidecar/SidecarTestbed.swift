@@ -597,6 +597,8 @@ final class SidecarUnderTest {
         self.child = child
     }
 
+    var isRunning: Bool { child.isRunning }
+
     /// `routes` are `SERVICE.NAMESPACE:PORT` targets; each gets a listen port.
     static func start(
         configDirectory: URL, log: URL, routes: [String] = [], arguments: [String] = [], waitUntilReady: Bool = true

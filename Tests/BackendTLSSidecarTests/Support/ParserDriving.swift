@@ -1,0 +1,19 @@
+import NIOCore
+import NIOHTTP1
+
+@testable import BackendTLSSidecar
+
+/// Feeds bytes and hands out every part they complete, as the proxy's handlers do.
+extension UpstreamResponseParser {
+    mutating func parse(_ bytes: ByteBuffer, emit: (HTTPClientResponsePart) -> Void) throws(HTTP1Syntax.Malformed) {
+        receive(bytes)
+        while let part = try next() { emit(part) }
+    }
+}
+
+extension ClientRequestParser {
+    mutating func parse(_ bytes: ByteBuffer, emit: (HTTPServerRequestPart) -> Void) throws(HTTP1Syntax.Malformed) {
+        receive(bytes)
+        while let part = try next() { emit(part) }
+    }
+}
