@@ -23,8 +23,9 @@ extension HTTPProxyHandler {
         closeCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             guard context.channel.isActive else { return }
             let timeout = environment.configuration.timeouts.clientIdle.timeAmount
-            // A request in flight or queued is not idle (a slow backend is the upstream timeouts' business).
-            guard state.isIdle, pipelined.isEmpty else {
+            // A request in flight or queued is not idle (a slow backend is the upstream timeouts' business); one
+            // already answered whose body is being dropped is, once the client stops sending it.
+            guard state.isIdle || state.isDiscarding, pipelined.isEmpty else {
                 return scheduleIdleCheck(at: .now() + timeout, context: context)
             }
             let due = lastActivity + timeout

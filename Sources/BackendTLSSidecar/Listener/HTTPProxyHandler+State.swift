@@ -21,6 +21,11 @@ extension HTTPProxyHandler {
             if case .idle = self { return true }
             return false
         }
+
+        var isDiscarding: Bool {
+            if case .discarding = self { return true }
+            return false
+        }
     }
 
     /// A class: the state is read on every request and response part, and copying a struct that holds the

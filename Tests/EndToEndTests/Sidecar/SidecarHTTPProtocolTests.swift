@@ -328,8 +328,9 @@ struct SidecarHTTPProtocolTests {
         }
     }
 
-    /// `--client-idle-timeout 1`: a client that never finishes its request head, or sits on a keep-alive
-    /// connection, is closed; one that merely stops reading a response in flight for longer keeps it.
+    /// `--client-idle-timeout 1`: a client that never finishes its request head, sits on a keep-alive
+    /// connection, or stops sending the body of a request already refused, is closed; one that merely stops
+    /// reading a response in flight for longer keeps it.
     @Test func idleClientsAreClosedButNotWhileAResponseIsInFlight() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
@@ -363,14 +364,19 @@ struct SidecarHTTPProtocolTests {
                 while chunk := s.recv(1 << 20):
                     data += chunk
                 print("stalled reader:", len(data) - data.find(b"\r\n\r\n") - 4)
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                # Refused at once (no such Service name); the rest of its body never comes.
+                s.sendall(b"POST /echo/refused HTTP/1.1\r\nHost: not_a_service\r\nContent-Length: 1000000\r\n\r\nabc")
+                print("abandoned body:", closed_within(s, 5))
             """#
         let output = try ProcessRunner.run("python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)"])
         let lines = output.standardOutput.split(separator: "\n").map(String.init)
-        #expect(lines.count == 3, "\(output.standardOutput) \(output.standardError)")
+        #expect(lines.count == 4, "\(output.standardOutput) \(output.standardError)")
         // Closed after about a second (an idle check runs each second), not left open.
         #expect(["partial head: 1", "partial head: 2"].contains(lines.first ?? ""), "\(lines)")
         #expect(["keep-alive: 1", "keep-alive: 2"].contains(lines.dropFirst().first ?? ""), "\(lines)")
-        #expect(lines.last == "stalled reader: \(16 << 20)", "\(lines)\n\(bed.diagnostics)")
+        #expect(lines.dropFirst(2).first == "stalled reader: \(16 << 20)", "\(lines)\n\(bed.diagnostics)")
+        #expect(["abandoned body: 1", "abandoned body: 2"].contains(lines.last ?? ""), "\(lines)")
     }
 
     // MARK: Connection handling
