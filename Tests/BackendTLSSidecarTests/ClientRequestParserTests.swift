@@ -150,15 +150,11 @@ import Testing
             for _ in 0..<(1 + random.next() % 3) { wire += Self.request(&random) }
             let damaged = index % 2 == 1
             if damaged {
-                for _ in 0..<(random.next() % 4 == 0 ? 2 : 1) { Self.damage(&wire, &random) }
+                for _ in 0..<(random.next() % 4 == 0 ? 2 : 1) {
+                    WireFuzzing.damage(&wire, bytes: Self.interesting, &random)
+                }
             }
-            var pieces: [Int] = []
-            var left = wire.count
-            while left > 0 {
-                let piece = random.next() % 3 == 0 ? left : min(left, 1 + Int(random.next() % 16))
-                pieces.append(piece)
-                left -= piece
-            }
+            let pieces = WireFuzzing.pieces(wire.count, &random)
             let ours = Self.parse(wire, pieces: pieces)
             let nio = try Self.nio(wire, pieces: pieces)
             let shared = min(ours.whole.count, nio.whole.count)
@@ -180,6 +176,9 @@ import Testing
         #expect(agreed > 3000)
         #expect(refusedOnlyByParser > 0)
     }
+
+    /// Bytes that matter to a request's framing and request line.
+    private static let interesting: [UInt8] = Array("\r\n \t:;,0aF-/?H".utf8) + [0x00, 0x7F, 0x80, 0xFF]
 
     private static func request(_ random: inout SplitMix64) -> [UInt8] {
         let method = ["GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "PATCH", "PURGE"][Int(random.next() % 8)]
@@ -219,16 +218,5 @@ import Testing
         default: break
         }
         return Array(text.utf8)
-    }
-
-    private static func damage(_ wire: inout [UInt8], _ random: inout SplitMix64) {
-        let interesting: [UInt8] = Array("\r\n \t:;,0aF-/?H".utf8) + [0x00, 0x7F, 0x80, 0xFF]
-        let position = Int(random.next() % UInt64(wire.count + 1))
-        let byte = interesting[Int(random.next() % UInt64(interesting.count))]
-        switch random.next() % 3 {
-        case 0: wire.insert(byte, at: position)
-        case 1 where position < wire.count: wire.remove(at: position)
-        default: if position < wire.count { wire[position] = byte } else { wire.append(byte) }
-        }
     }
 }

@@ -21,9 +21,11 @@ import Testing
             var wire = Self.response(&random, method: method)
             let damaged = index % 2 == 1
             if damaged {
-                for _ in 0..<(random.next() % 4 == 0 ? 2 : 1) { Self.damage(&wire, &random) }
+                for _ in 0..<(random.next() % 4 == 0 ? 2 : 1) {
+                    WireFuzzing.damage(&wire, bytes: Self.interesting, &random)
+                }
             }
-            let pieces = Self.pieces(wire.count, &random)
+            let pieces = WireFuzzing.pieces(wire.count, &random)
             let ours = Self.ours(wire, method: method, pieces: pieces)
             let nio = try Self.nio(wire, method: method, pieces: pieces)
             let shared = min(ours.whole.count, nio.whole.count)
@@ -120,6 +122,9 @@ import Testing
 
     // MARK: Generated responses
 
+    /// Bytes that matter to a response's framing.
+    private static let interesting: [UInt8] = Array("\r\n \t:;,0aF-".utf8) + [0x00, 0x7F, 0x80, 0xFF]
+
     private static func response(_ random: inout SplitMix64, method: HTTPMethod) -> [UInt8] {
         var text = ""
         if random.next() % 8 == 0 { text += "HTTP/1.1 100 Continue\r\n\r\n" }
@@ -165,41 +170,4 @@ import Testing
         return Array(text.utf8)
     }
 
-    /// One byte inserted, removed or replaced, with bytes that matter to framing.
-    private static func damage(_ wire: inout [UInt8], _ random: inout SplitMix64) {
-        let interesting: [UInt8] = Array("\r\n \t:;,0aF-".utf8) + [0x00, 0x7F, 0x80, 0xFF]
-        let position = Int(random.next() % UInt64(wire.count + 1))
-        let byte = interesting[Int(random.next() % UInt64(interesting.count))]
-        switch random.next() % 3 {
-        case 0: wire.insert(byte, at: position)
-        case 1 where position < wire.count: wire.remove(at: position)
-        default: if position < wire.count { wire[position] = byte } else { wire.append(byte) }
-        }
-    }
-
-    private static func pieces(_ count: Int, _ random: inout SplitMix64) -> [Int] {
-        var pieces: [Int] = []
-        var left = count
-        while left > 0 {
-            let piece = random.next() % 3 == 0 ? left : min(left, 1 + Int(random.next() % 16))
-            pieces.append(piece)
-            left -= piece
-        }
-        return pieces
-    }
-}
-
-/// A small deterministic generator, so that a failing case can be found again.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
