@@ -53,7 +53,13 @@ struct SidecarKubeModeTests {
         #expect(configMapRequests.contains { $0.query["watch"] == "1" })
         #expect(!server.requests.contains { $0.path.contains("secrets") })
 
-        // A status-only write (what a gateway controller does constantly) keeps the pooled connection.
+        // A status-only write (what a gateway controller does constantly) keeps the pooled connection. Pools are
+        // per event loop and client connections are spread over the loops in turn (with the sidecar's own
+        // connections to the API server in between): first every loop gets a pooled connection, so that the
+        // request after the write finds one whichever loop serves it.
+        for index in 0..<3 {
+            #expect(try sidecar.get("backend:\(port)", path: "/prime-\(index)").status == 200, "\(bed.diagnostics)")
+        }
         let handshakes = try sidecar.metric("backendtls_sidecar_upstream_handshakes_total", ["result": "success"])
         #expect(handshakes >= 1)
         var withStatus = try ManifestParser.parse(Manifest.policy("backend", service: "backend"), source: "p")[0]
