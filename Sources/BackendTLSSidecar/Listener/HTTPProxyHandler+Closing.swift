@@ -23,17 +23,32 @@ extension HTTPProxyHandler {
         closeCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             guard context.channel.isActive else { return }
             let timeout = environment.configuration.timeouts.clientIdle.timeAmount
-            // A request in flight or queued is not idle (a slow backend is the upstream timeouts' business); one
-            // already answered whose body is being dropped is, once the client stops sending it.
-            guard state.isIdle || state.isDiscarding, pipelined.isEmpty else {
+            // A request in flight or queued is not idle (a slow backend is the upstream timeouts' business), except
+            // while the client owes its body and the sidecar is reading: one already answered whose body is being
+            // dropped, or one being forwarded (reading paused for back-pressure is the backend's slowness).
+            let bodyOwed: Forwarding?
+            if case .forwarding(let forwarding) = state, !forwarding.requestEnded, clientReading {
+                bodyOwed = forwarding
+            } else {
+                bodyOwed = nil
+            }
+            guard state.isIdle || state.isDiscarding || bodyOwed != nil, pipelined.isEmpty else {
                 return scheduleIdleCheck(at: .now() + timeout, context: context)
             }
             let due = lastActivity + timeout
-            if due <= .now() {
+            guard due <= .now() else { return scheduleIdleCheck(at: due, context: context) }
+            if let forwarding = bodyOwed {
+                environment.logger.warning(
+                    "the client stopped sending its request body", metadata: ["timeout": "\(timeout)"])
+                abandon(
+                    forwarding,
+                    because: ProxyFailure(
+                        status: 408, reason: "client_timeout", policy: nil,
+                        message: "the request's body stopped coming for longer than --client-idle-timeout"),
+                    lastAnswer: true, context: context)
+            } else {
                 environment.logger.debug("closing an idle client connection")
                 context.close(promise: nil)
-            } else {
-                scheduleIdleCheck(at: due, context: context)
             }
         }
     }

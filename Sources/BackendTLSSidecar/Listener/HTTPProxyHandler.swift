@@ -34,7 +34,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     var closeCheck: Scheduled<Void>?
     /// Whether reading from the client is on, as last set: most requests would set it on again, and each
     /// change goes through the channel's options.
-    private var clientReading = true
+    private(set) var clientReading = true
 
     init(environment: SidecarEnvironment, pool: UpstreamConnectionPool) {
         self.environment = environment
@@ -56,6 +56,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         guard on != clientReading else { return }
         clientReading = on
         setAutoRead(on, context.channel)
+        // The time not read counts as no one's idleness: the client's quiet is measured from here.
+        if on { noteClientActivity() }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -329,8 +329,9 @@ struct SidecarHTTPProtocolTests {
     }
 
     /// `--client-idle-timeout 1`: a client that never finishes its request head, sits on a keep-alive
-    /// connection, or stops sending the body of a request already refused, is closed; one that merely stops
-    /// reading a response in flight for longer keeps it.
+    /// connection, or stops sending the body of a request already refused, is closed, and one that stops sending
+    /// a body the backend is waiting for is answered 408; one that merely stops reading a response in flight for
+    /// longer keeps it.
     @Test func idleClientsAreClosedButNotWhileAResponseIsInFlight() throws {
         let bed = try SidecarTestbed()
         defer { bed.tearDown() }
@@ -368,15 +369,30 @@ struct SidecarHTTPProtocolTests {
                 # Refused at once (no such Service name); the rest of its body never comes.
                 s.sendall(b"POST /echo/refused HTTP/1.1\r\nHost: not_a_service\r\nContent-Length: 1000000\r\n\r\nabc")
                 print("abandoned body:", closed_within(s, 5))
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                # Forwarded to the backend, which waits for the rest of the body; the client never sends it.
+                s.sendall(f"PUT /files/stalled.bin HTTP/1.1\r\nHost: {authority}\r\nContent-Length: 1000\r\n\r\nabc".encode())
+                s.settimeout(5)
+                start, data = time.time(), b""
+                try:
+                    while chunk := s.recv(65536):
+                        data += chunk
+                    print("stalled body:", round(time.time() - start), data.split(b"\r\n")[0].decode())
+                except socket.timeout:
+                    print("stalled body: open")
             """#
         let output = try ProcessRunner.run("python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)"])
         let lines = output.standardOutput.split(separator: "\n").map(String.init)
-        #expect(lines.count == 4, "\(output.standardOutput) \(output.standardError)")
+        #expect(lines.count == 5, "\(output.standardOutput) \(output.standardError)")
         // Closed after about a second (an idle check runs each second), not left open.
         #expect(["partial head: 1", "partial head: 2"].contains(lines.first ?? ""), "\(lines)")
         #expect(["keep-alive: 1", "keep-alive: 2"].contains(lines.dropFirst().first ?? ""), "\(lines)")
         #expect(lines.dropFirst(2).first == "stalled reader: \(16 << 20)", "\(lines)\n\(bed.diagnostics)")
-        #expect(["abandoned body: 1", "abandoned body: 2"].contains(lines.last ?? ""), "\(lines)")
+        #expect(["abandoned body: 1", "abandoned body: 2"].contains(lines.dropFirst(3).first ?? ""), "\(lines)")
+        // One that stops sending a body the backend waits for is answered 408 and closed.
+        #expect(
+            ["stalled body: 1 HTTP/1.1 408 Request Timeout", "stalled body: 2 HTTP/1.1 408 Request Timeout"].contains(
+                lines.last ?? ""), "\(lines)")
     }
 
     // MARK: Connection handling
