@@ -208,7 +208,8 @@ enum HTTP1Syntax {
 }
 
 extension Substring {
-    fileprivate var trimmingSpaces: Substring {
+    /// Without the optional whitespace (spaces and tabs) around a list element or field value (RFC 9110 5.6.3).
+    var trimmingSpaces: Substring {
         var trimmed = self
         while let first = trimmed.first, first == " " || first == "\t" { trimmed.removeFirst() }
         while let last = trimmed.last, last == " " || last == "\t" { trimmed.removeLast() }

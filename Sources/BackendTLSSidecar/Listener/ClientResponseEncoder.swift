@@ -157,7 +157,7 @@ struct ClientResponseEncoder {
         buffer.writeStaticString("transfer-encoding: ")
         for (name, value) in headers where HopByHopHeaders.equal(name, "transfer-encoding") {
             for coding in value.split(separator: ",") {
-                let coding = coding.trimmingCharacters(in: " \t")
+                let coding = coding.trimmingSpaces
                 guard !coding.isEmpty, !HopByHopHeaders.equal(String(coding), "chunked") else { continue }
                 buffer.writeSubstring(coding)
                 buffer.writeStaticString(", ")
@@ -176,13 +176,4 @@ struct ClientResponseEncoder {
 
 extension ByteBuffer {
     fileprivate static let crlf = ByteBuffer(staticString: "\r\n")
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> Substring {
-        var trimmed = self
-        while let first = trimmed.first, set.contains(first) { trimmed.removeFirst() }
-        while let last = trimmed.last, set.contains(last) { trimmed.removeLast() }
-        return trimmed
-    }
 }

@@ -18,7 +18,7 @@ struct HopByHopHeaders {
             // The usual values name nothing beyond the fixed set: no splitting, no lowercased copies.
             if Self.equal(value, "keep-alive") || Self.equal(value, "close") { continue }
             for token in value.split(separator: ",") {
-                let trimmed = token.trimmingASCIISpaces().lowercased()
+                let trimmed = token.trimmingSpaces.lowercased()
                 // Framing and the Host are never taken as hop-by-hop, whatever `Connection` names: dropping
                 // them would leave the backend reading a body as the next request.
                 guard !trimmed.isEmpty, !Self.isFixed(trimmed), !Self.framing.contains(trimmed) else { continue }
@@ -63,15 +63,6 @@ struct HopByHopHeaders {
                 return true
             }
         }
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingASCIISpaces() -> Substring {
-        var trimmed = self
-        while let first = trimmed.first, first == " " || first == "\t" { trimmed.removeFirst() }
-        while let last = trimmed.last, last == " " || last == "\t" { trimmed.removeLast() }
-        return trimmed
     }
 }
 
