@@ -17,11 +17,8 @@ struct ClientRequestParser {
     typealias Malformed = HTTP1Syntax.Malformed
 
     private var stream: HTTP1MessageStream
-    /// What was read and not parsed yet.
-    private var input = ByteBuffer()
     /// The request being read ends the connection.
     private var last = false
-    private var refused = false
 
     init() {
         stream = HTTP1MessageStream(party: "client", message: "request")
@@ -30,17 +27,15 @@ struct ClientRequestParser {
 
     /// Takes what was read; `next()` hands out the parts it completes.
     mutating func receive(_ bytes: ByteBuffer) {
-        guard !refused else { return }
-        stream.receive(bytes, into: &input)
+        stream.receive(bytes)
     }
 
     /// The next part of a request, or nil when more bytes are needed. One part per call, so that what the caller
     /// does with it (which may read from the connection again) never meets the parser in the middle of a parse.
     /// After a refusal nothing more is read.
     mutating func next() throws(Malformed) -> Event? {
-        guard !refused else { return nil }
         do {
-            while let step = try stream.next(&input) {
+            while let step = try stream.next() {
                 switch step {
                 case .head(let block) where block.readableBytes == 0:
                     // An empty line before a request line.
@@ -61,9 +56,7 @@ struct ClientRequestParser {
             }
             return nil
         } catch {
-            refused = true
             stream.stop()
-            input = ByteBuffer()
             throw error
         }
     }

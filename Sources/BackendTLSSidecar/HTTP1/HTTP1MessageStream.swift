@@ -45,6 +45,8 @@ struct HTTP1MessageStream {
     private let chunkLineName: String
     private let trailersName: String
     private var state = State.between
+    /// What was read and not parsed yet.
+    private var input = ByteBuffer()
     private var partial: ByteBuffer?
     /// How much of `partial` is whole lines already checked, and how much of the line after them (see
     /// `headBlock`).
@@ -68,6 +70,7 @@ struct HTTP1MessageStream {
     /// Nothing more is read.
     mutating func stop() {
         state = .stopped
+        input = ByteBuffer()
         partial = nil
         scanned = 0
         scannedInLine = 0
@@ -75,7 +78,7 @@ struct HTTP1MessageStream {
 
     /// No message is under way and nothing is held.
     var isBetweenMessages: Bool {
-        if case .between = state, partial == nil { return true }
+        if case .between = state, partial == nil, input.readableBytes == 0 { return true }
         return false
     }
 
@@ -96,8 +99,9 @@ struct HTTP1MessageStream {
         return true
     }
 
-    /// Adds what was read to `input` (the bytes not parsed yet), after what is held.
-    mutating func receive(_ bytes: ByteBuffer, into input: inout ByteBuffer) {
+    /// Takes what was read, after what is held; nothing once stopped.
+    mutating func receive(_ bytes: ByteBuffer) {
+        if case .stopped = state { return }
         if input.readableBytes > 0 {
             input.writeImmutableBuffer(bytes)
         } else if var held = partial {
@@ -109,9 +113,10 @@ struct HTTP1MessageStream {
         }
     }
 
-    /// The next step from `input`, or nil when more bytes are needed (what remains is held) or none are read.
+    /// The next step from what was received, or nil when more bytes are needed (what remains is held) or none are
+    /// read.
     /// After `.end`, the owner says what comes next (`expectHead`, `refuseBytes` or `stop`).
-    mutating func next(_ input: inout ByteBuffer) throws(HTTP1Syntax.Malformed) -> Step? {
+    mutating func next() throws(HTTP1Syntax.Malformed) -> Step? {
         switch state {
         case .stopped:
             input.moveReaderIndex(to: input.writerIndex)
@@ -123,7 +128,7 @@ struct HTTP1MessageStream {
             return nil
         case .awaitingHead:
             guard let length = try headBlock(in: input, what: headName) else {
-                return hold(&input)
+                return hold()
             }
             let block = input.readSlice(length: length)!
             input.moveReaderIndex(forwardBy: 2)
@@ -138,11 +143,11 @@ struct HTTP1MessageStream {
         case .chunkSize:
             guard
                 let lineEnd = try HTTP1Syntax.lineEnd(in: input, limit: 4096, what: chunkLineName)
-            else { return hold(&input) }
+            else { return hold() }
             let size = try HTTP1Syntax.chunkSize(input.readSlice(length: lineEnd)!, party: party)
             input.moveReaderIndex(forwardBy: 2)
             state = size == 0 ? .trailers : .chunkData(remaining: size)
-            return try next(&input)
+            return try next()
         case .chunkData(let remaining):
             guard input.readableBytes > 0 else { return nil }
             let count = min(remaining, input.readableBytes)
@@ -150,15 +155,15 @@ struct HTTP1MessageStream {
             state = count == remaining ? .chunkEnd : .chunkData(remaining: remaining - count)
             return .body(slice)
         case .chunkEnd:
-            guard input.readableBytes >= 2 else { return hold(&input) }
+            guard input.readableBytes >= 2 else { return hold() }
             guard input.readInteger(as: UInt16.self) == 0x0D0A else {
                 throw HTTP1Syntax.fail("the \(party) sent a chunk that does not end in CRLF")
             }
             state = .chunkSize
-            return try next(&input)
+            return try next()
         case .trailers:
             guard let length = try headBlock(in: input, what: trailersName) else {
-                return hold(&input)
+                return hold()
             }
             let block = input.readSlice(length: length)!
             input.moveReaderIndex(forwardBy: 2)
@@ -181,7 +186,7 @@ struct HTTP1MessageStream {
     /// Keeps the unread bytes (at most a head, a chunk-size line or a chunk's CRLF) as a copy of their own: the
     /// buffer they came in also holds what was read before them, which a slice would keep alive and copy along
     /// with every append.
-    private mutating func hold(_ input: inout ByteBuffer) -> Step? {
+    private mutating func hold() -> Step? {
         if input.readableBytes > 0 {
             partial = ByteBuffer(bytes: input.readableBytesView)
             input.moveReaderIndex(to: input.writerIndex)

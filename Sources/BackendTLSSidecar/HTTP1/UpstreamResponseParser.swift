@@ -17,8 +17,6 @@ struct UpstreamResponseParser {
     typealias Malformed = HTTP1Syntax.Malformed
 
     private var stream = HTTP1MessageStream(party: "backend", message: "response")
-    /// What was read and not parsed yet.
-    private var input = ByteBuffer()
     /// The method of the request whose response is being read.
     private var method = HTTPMethod.GET
     /// Refused, or switched protocols: nothing more is read, and the connection must not serve another request.
@@ -32,12 +30,11 @@ struct UpstreamResponseParser {
     }
 
     /// No request is waiting and nothing is half read or unread: the connection can serve another request.
-    var isIdle: Bool { !broken && stream.isBetweenMessages && input.readableBytes == 0 }
+    var isIdle: Bool { !broken && stream.isBetweenMessages }
 
     /// Takes what was read; `next()` hands out the parts it completes.
     mutating func receive(_ bytes: ByteBuffer) {
-        guard !broken else { return }
-        stream.receive(bytes, into: &input)
+        stream.receive(bytes)
     }
 
     /// The next part of the response, or nil when more bytes are needed. One part per call: the caller hands it
@@ -47,7 +44,7 @@ struct UpstreamResponseParser {
     mutating func next() throws(Malformed) -> Event? {
         guard !broken else { return nil }
         do {
-            guard let step = try stream.next(&input) else { return nil }
+            guard let step = try stream.next() else { return nil }
             switch step {
             case .head(let block): return try begin(Self.head(block))
             case .body(let bytes): return .body(bytes)
@@ -58,7 +55,6 @@ struct UpstreamResponseParser {
         } catch {
             broken = true
             stream.stop()
-            input = ByteBuffer()
             throw error
         }
     }
@@ -73,7 +69,6 @@ struct UpstreamResponseParser {
     mutating func abandon() {
         broken = true
         stream.stop()
-        input = ByteBuffer()
     }
 
     private mutating func begin(_ head: HTTPResponseHead) throws(Malformed) -> Event {
