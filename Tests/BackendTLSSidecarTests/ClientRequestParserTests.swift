@@ -219,4 +219,18 @@ import Testing
         }
         return Array(text.utf8)
     }
+
+    /// Once what was read is parsed (or the rest of it held as a copy), the parser keeps no hold on the buffer it
+    /// came in: NIO reuses a connection's read buffer only when nobody else holds it.
+    @Test(arguments: ["POST / HTTP/1.1\r\nHost: b\r\nContent-Length: 2\r\n\r\nok", "GET / HTTP/1.1\r\nHo"])
+    func readBufferIsLetGo(wire: String) throws {
+        var parser = ClientRequestParser()
+        var read = ByteBufferAllocator().buffer(capacity: 2048)
+        read.writeString(wire)
+        var parts = 0
+        try parser.parse(read) { _ in parts += 1 }
+        #expect(parts == (wire.hasSuffix("ok") ? 3 : 0))
+        let heldOnlyHere = read.isHeldOnlyHere()
+        #expect(heldOnlyHere)
+    }
 }

@@ -186,4 +186,20 @@ import Testing
         try parser.parse(ByteBuffer(string: "more")) { _ in parts += 1 }
         #expect(parts == 6)
     }
+
+    /// Once what was read is parsed (or the rest of it held as a copy), the parser keeps no hold on the buffer it
+    /// came in: TLS reuses its 32 KiB plaintext buffer only when nobody else holds it, and otherwise copies it
+    /// whole before its next read.
+    @Test(arguments: ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "HTTP/1.1 200 OK\r\nContent-"])
+    func readBufferIsLetGo(wire: String) throws {
+        var parser = UpstreamResponseParser()
+        parser.expectResponse(to: .GET)
+        var read = ByteBufferAllocator().buffer(capacity: 32 << 10)
+        read.writeString(wire)
+        var parts = 0
+        try parser.parse(read) { _ in parts += 1 }
+        #expect(parts == (wire.hasSuffix("ok") ? 3 : 0))
+        let heldOnlyHere = read.isHeldOnlyHere()
+        #expect(heldOnlyHere)
+    }
 }

@@ -117,6 +117,16 @@ struct HTTP1MessageStream {
     /// read.
     /// After `.end`, the owner says what comes next (`expectHead`, `refuseBytes` or `stop`).
     mutating func next() throws(HTTP1Syntax.Malformed) -> Step? {
+        let step = try parseStep()
+        if step == nil, input.readableBytes == 0 {
+            // Everything read is parsed: the buffer it came in is let go. NIO reuses a channel's read buffer, and TLS
+            // its 32 KiB plaintext buffer, only while nobody else holds it; TLS copied it whole before its next read.
+            input = ByteBuffer()
+        }
+        return step
+    }
+
+    private mutating func parseStep() throws(HTTP1Syntax.Malformed) -> Step? {
         switch state {
         case .stopped:
             input.moveReaderIndex(to: input.writerIndex)
@@ -147,7 +157,7 @@ struct HTTP1MessageStream {
             let size = try HTTP1Syntax.chunkSize(input.readSlice(length: lineEnd)!, party: party)
             input.moveReaderIndex(forwardBy: 2)
             state = size == 0 ? .trailers : .chunkData(remaining: size)
-            return try next()
+            return try parseStep()
         case .chunkData(let remaining):
             guard input.readableBytes > 0 else { return nil }
             let count = min(remaining, input.readableBytes)
@@ -160,7 +170,7 @@ struct HTTP1MessageStream {
                 throw HTTP1Syntax.fail("the \(party) sent a chunk that does not end in CRLF")
             }
             state = .chunkSize
-            return try next()
+            return try parseStep()
         case .trailers:
             guard let length = try headBlock(in: input, what: trailersName) else {
                 return hold()

@@ -17,3 +17,12 @@ extension ClientRequestParser {
         while let part = try next() { emit(part) }
     }
 }
+
+extension ByteBuffer {
+    /// Whether nothing else holds this buffer's storage: clearing a buffer held elsewhere moves it to new storage.
+    mutating func isHeldOnlyHere() -> Bool {
+        let before = withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
+        clear()
+        return withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) } == before
+    }
+}
