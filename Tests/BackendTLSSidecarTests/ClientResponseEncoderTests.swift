@@ -19,7 +19,8 @@ import Testing
         encoder.startRequest(method: method)
         var keepAlive = keepAlive
         let bytes = encoder.finalHead(
-            head, http10Client: http10Client, keepAlive: &keepAlive, allocator: channel.allocator)
+            try UpstreamResponseHead(head), http10Client: http10Client, keepAlive: &keepAlive,
+            allocator: channel.allocator)
         context.write(NIOAny(bytes), promise: nil)
         for part in body { encoder.writeBody(ByteBuffer(string: part), context: context) }
         encoder.writeEnd(trailers: trailers, promise: nil, context: context)
@@ -107,13 +108,31 @@ import Testing
         #expect(sized.wire == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
     }
 
+    /// Kept lines are copied as they came: bytes that are not UTF-8 (obs-text) in a value or the reason, and the
+    /// spacing around a value, reach the app unchanged; dropped lines go, wherever they are.
+    @Test func keptLinesArePassedOnAsTheyCame() throws {
+        let backend: [UInt8] =
+            Array("HTTP/1.1 200 Ok".utf8) + [0xE9] + Array("\r\nConnection: keep-alive\r\nX-Raw:\t caf".utf8) + [0xE9]
+            + Array(" \r\nContent-Length: 0\r\nKeep-Alive: timeout=5\r\nX-Last: 1\r\n".utf8)
+        let head = try UpstreamResponseHead.read(ByteBuffer(bytes: backend)).get()
+        let (channel, _) = try Self.channel()
+        var encoder = ClientResponseEncoder()
+        encoder.startRequest(method: .GET)
+        var keepAlive = true
+        let bytes = encoder.finalHead(head, http10Client: false, keepAlive: &keepAlive, allocator: channel.allocator)
+        let expected: [UInt8] =
+            Array("HTTP/1.1 200 Ok".utf8) + [0xE9] + Array("\r\nX-Raw:\t caf".utf8) + [0xE9]
+            + Array(" \r\nContent-Length: 0\r\nX-Last: 1\r\n\r\n".utf8)
+        #expect(Array(bytes.readableBytesView) == expected)
+    }
+
     @Test func interimAnswerIsPassedOnWithoutHopByHopOrLengthHeaders() throws {
         let (channel, _) = try Self.channel()
         let encoder = ClientResponseEncoder()
         let head = HTTPResponseHead(
             version: .http1_0, status: .continue,
             headers: ["Connection": "keep-alive", "Content-Length": "0", "X-A": "b"])
-        let bytes = encoder.interimHead(head, allocator: channel.allocator)
+        let bytes = encoder.interimHead(try UpstreamResponseHead(head), allocator: channel.allocator)
         #expect(String(buffer: bytes) == "HTTP/1.1 100 Continue\r\nX-A: b\r\n\r\n")
     }
 
@@ -148,7 +167,8 @@ import Testing
         encoder.startRequest(method: .GET)
         var keepAlive = false
         let head = encoder.finalHead(
-            Self.head(.ok, [("Content-Length", "2")]), http10Client: false, keepAlive: &keepAlive,
+            try UpstreamResponseHead(Self.head(.ok, [("Content-Length", "2")])), http10Client: false,
+            keepAlive: &keepAlive,
             allocator: channel.allocator)
         context.write(NIOAny(head), promise: nil)
         encoder.writeBody(ByteBuffer(string: "ok"), context: context)

@@ -43,9 +43,9 @@ struct ClientRequestParser {
                 case .head(let block):
                     // Framing is checked before the head is handed on: a refused request must not reach the
                     // backend, not even its head behind a pipelined request.
-                    let head = try Self.head(block)
-                    try startBody(of: head)
-                    last = !head.headers.keepsAlive(version: head.version) || head.method == .CONNECT
+                    let (head, lines) = try Self.head(block)
+                    try startBody(of: head, framing: HTTP1Syntax.framing(of: lines, party: "client"))
+                    last = !lines.keepsAlive(version: head.version) || head.method == .CONNECT
                     return .head(head)
                 case .body(let bytes):
                     return .body(bytes)
@@ -61,8 +61,9 @@ struct ClientRequestParser {
         }
     }
 
-    private mutating func startBody(of head: HTTPRequestHead) throws(Malformed) {
-        let framing = try HTTP1Syntax.framing(of: head.headers, party: "client")
+    private mutating func startBody(
+        of head: HTTPRequestHead, framing: (length: Int?, chunked: Bool, codings: Bool)
+    ) throws(Malformed) {
         if framing.codings {
             // A request body cannot run until the close: its length would be unknown (RFC 9112 6.3).
             throw HTTP1Syntax.fail("the client sent Transfer-Encoding without chunked as the last coding")
@@ -82,30 +83,20 @@ struct ClientRequestParser {
         }
     }
 
-    private static func head(_ block: ByteBuffer) throws(Malformed) -> HTTPRequestHead {
-        let parsed: Result<HTTPRequestHead, Malformed> = block.withUnsafeReadableBytes { bytes in
+    /// The request line, then the fields; the head as NIO's decoder handed it on, and as it was read.
+    private static func head(_ block: ByteBuffer) throws(Malformed) -> (HTTPRequestHead, HTTP1Head) {
+        let line = block.withUnsafeReadableBytes { bytes in
             var lines = HTTP1Syntax.Lines(bytes)
-            let requestLine: (HTTPMethod, String, HTTPVersion)
-            switch Self.requestLine(lines.next()!) {
-            case .success(let line): requestLine = line
-            case .failure(let failure): return .failure(failure)
-            }
-            let fields: [(String, String)]
-            switch HTTP1Syntax.fields(&lines, party: "client") {
-            case .success(let parsed): fields = parsed
-            case .failure(let failure): return .failure(failure)
-            }
-            if fields.lazy.filter({ HopByHopHeaders.equal($0.0, "host") }).count > 1 {
-                return .failure(HTTP1Syntax.fail("the client sent Host twice"))
-            }
-            let (method, target, version) = requestLine
-            return .success(
-                HTTPRequestHead(version: version, method: method, uri: target, headers: HTTPHeaders(fields)))
+            return Self.requestLine(lines.next()!)
         }
-        return try parsed.get()
+        let (method, target, version) = try line.get()
+        let lines = try HTTP1Head.read(block, party: "client").get()
+        if lines.fields.lazy.filter({ lines.name(of: $0, is: "host") }).count > 1 {
+            throw HTTP1Syntax.fail("the client sent Host twice")
+        }
+        return (HTTPRequestHead(version: version, method: method, uri: target, headers: lines.headers), lines)
     }
 
-    /// `METHOD target HTTP/1.x`.
     private static func requestLine(
         _ line: UnsafeRawBufferPointer.SubSequence
     ) -> Result<(HTTPMethod, String, HTTPVersion), Malformed> {

@@ -58,7 +58,15 @@ enum HTTP1Syntax {
 
     /// The `name: value` lines that remain; `party` names the sender in messages.
     static func fields(_ lines: inout Lines, party: String) -> Result<[(String, String)], Malformed> {
-        var fields: [(String, String)] = []
+        let bytes = lines.bytes
+        return fieldRanges(&lines, party: party).map { fields in
+            fields.map { (text(bytes[$0.name]), text(bytes[$0.value])) }
+        }
+    }
+
+    /// The `name: value` lines that remain, checked, as offsets into the lines' bytes.
+    static func fieldRanges(_ lines: inout Lines, party: String) -> Result<[HTTP1Head.Field], Malformed> {
+        var fields: [HTTP1Head.Field] = []
         while let line = lines.next() {
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else {
                 if let first = line.first, first == 0x20 || first == 0x09 {
@@ -87,7 +95,10 @@ enum HTTP1Syntax {
             guard value.allSatisfy(isFieldValueByte) else {
                 return .failure(fail("the \(party)'s \(snippet(name)) header has control characters"))
             }
-            fields.append((text(name), text(value)))
+            fields.append(
+                HTTP1Head.Field(
+                    line: line.startIndex..<line.endIndex + 2, name: name.startIndex..<name.endIndex,
+                    value: value.startIndex..<value.endIndex))
         }
         return .success(fields)
     }
@@ -96,18 +107,20 @@ enum HTTP1Syntax {
     /// chunks (the last coding), or, without either, `nil`; both, a length twice or not only digits, an empty
     /// coding, or chunked before another coding are refused. `codings` is set when the last coding is not chunked.
     static func framing(
-        of headers: HTTPHeaders, party: String
+        of head: HTTP1Head, party: String
     ) throws(Malformed) -> (length: Int?, chunked: Bool, codings: Bool) {
         var length: Int?
         var codings: [Substring] = []
-        for (name, value) in headers {
-            if HopByHopHeaders.equal(name, "content-length") {
+        for field in head.fields {
+            if head.name(of: field, is: "content-length") {
                 guard length == nil else { throw fail("the \(party) sent Content-Length twice") }
+                let value = head.text(field.value)
                 guard !value.isEmpty, value.utf8.count <= 18, value.utf8.allSatisfy({ $0 &- 0x30 < 10 }) else {
                     throw fail("the \(party) sent Content-Length \"\(value)\"")
                 }
                 length = Int(value)
-            } else if HopByHopHeaders.equal(name, "transfer-encoding") {
+            } else if head.name(of: field, is: "transfer-encoding") {
+                let value = head.text(field.value)
                 for coding in value.split(separator: ",", omittingEmptySubsequences: false) {
                     let coding = coding.trimmingSpaces
                     // RFC 9110 ignores empty list elements; llhttp does not take `chunked,` as chunked.

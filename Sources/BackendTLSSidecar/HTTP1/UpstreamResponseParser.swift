@@ -12,8 +12,12 @@ import NIOHTTP1
 /// closed: besides the field rules, a status line other than `HTTP/1.0` or `HTTP/1.1`, three digits and a space;
 /// `Transfer-Encoding` in an HTTP/1.0 response; an HTTP/1.0 interim answer; bytes when no response is due.
 struct UpstreamResponseParser {
-    /// A part of a response, as NIO's decoder handed it on.
-    typealias Event = HTTPClientResponsePart
+    /// A part of a response: NIO's decoder's parts, with the head as it was read.
+    enum Event {
+        case head(UpstreamResponseHead)
+        case body(ByteBuffer)
+        case end(HTTPHeaders?)
+    }
     typealias Malformed = HTTP1Syntax.Malformed
 
     private var stream = HTTP1MessageStream(party: "backend", message: "response")
@@ -46,7 +50,7 @@ struct UpstreamResponseParser {
         do {
             guard let step = try stream.next() else { return nil }
             switch step {
-            case .head(let block): return try begin(Self.head(block))
+            case .head(let block): return try begin(UpstreamResponseHead.read(block).get())
             case .body(let bytes): return .body(bytes)
             case .end(let trailers):
                 stream.refuseBytes()
@@ -71,14 +75,14 @@ struct UpstreamResponseParser {
         stream.stop()
     }
 
-    private mutating func begin(_ head: HTTPResponseHead) throws(Malformed) -> Event {
-        let code = head.status.code
+    private mutating func begin(_ head: UpstreamResponseHead) throws(Malformed) -> Event {
+        let code = head.code
         if code == 101 {
             // The proxy refuses it; nothing after it is HTTP.
             abandon()
             return .head(head)
         }
-        let framing = try HTTP1Syntax.framing(of: head.headers, party: "backend")
+        let framing = try HTTP1Syntax.framing(of: head.lines, party: "backend")
         if framing.chunked || framing.codings, head.version != .http1_1 {
             throw HTTP1Syntax.fail("the backend sent Transfer-Encoding in an HTTP/1.0 response")
         }
@@ -99,46 +103,5 @@ struct UpstreamResponseParser {
             stream.startBody(.untilClose)
         }
         return .head(head)
-    }
-
-    private static func head(_ block: ByteBuffer) throws(Malformed) -> HTTPResponseHead {
-        let parsed: Result<HTTPResponseHead, Malformed> = block.withUnsafeReadableBytes { bytes in
-            var lines = HTTP1Syntax.Lines(bytes)
-            guard let statusLine = lines.next() else {
-                return .failure(HTTP1Syntax.fail("the backend sent an empty line where the status line belongs"))
-            }
-            let version: HTTPVersion
-            let status: HTTPResponseStatus
-            switch Self.statusLine(statusLine) {
-            case .success(let line): (version, status) = line
-            case .failure(let failure): return .failure(failure)
-            }
-            return HTTP1Syntax.fields(&lines, party: "backend").map {
-                HTTPResponseHead(version: version, status: status, headers: HTTPHeaders($0))
-            }
-        }
-        return try parsed.get()
-    }
-
-    /// `HTTP/1.x NNN reason`; the reason may be empty, not the space before it (RFC 9112 4).
-    private static func statusLine(
-        _ line: UnsafeRawBufferPointer.SubSequence
-    ) -> Result<(HTTPVersion, HTTPResponseStatus), Malformed> {
-        let at = line.startIndex
-        guard line.count >= 13, line[at..<at + 7].elementsEqual("HTTP/1.".utf8),
-            line[at + 7] == 0x30 || line[at + 7] == 0x31, line[at + 8] == 0x20,
-            line[at + 9..<at + 12].allSatisfy({ $0 &- 0x30 < 10 }), line[at + 12] == 0x20
-        else {
-            return .failure(
-                HTTP1Syntax.fail("the backend's status line is not HTTP/1.x: \"\(HTTP1Syntax.snippet(line))\""))
-        }
-        let code = line[at + 9..<at + 12].reduce(0) { $0 * 10 + Int($1 - 0x30) }
-        guard code >= 100 else { return .failure(HTTP1Syntax.fail("the backend sent status \(code)")) }
-        let reason = line[(at + 13)...]
-        guard reason.allSatisfy(HTTP1Syntax.isFieldValueByte) else {
-            return .failure(HTTP1Syntax.fail("the backend's reason phrase has control characters"))
-        }
-        let version: HTTPVersion = line[at + 7] == 0x31 ? .http1_1 : .http1_0
-        return .success((version, HTTPResponseStatus(statusCode: code, reasonPhrase: HTTP1Syntax.text(reason))))
     }
 }

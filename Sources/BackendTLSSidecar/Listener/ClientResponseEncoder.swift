@@ -23,35 +23,39 @@ struct ClientResponseEncoder {
     }
 
     /// A 1xx answer: passed on as HTTP/1.1, without hop-by-hop or length headers.
-    func interimHead(_ head: HTTPResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let hopByHop = HopByHopHeaders(head.headers)
-        var buffer = allocator.buffer(capacity: 256)
-        Self.writeStatusLine(head.status, http10: false, into: &buffer)
-        for (name, value) in head.headers where !hopByHop.contains(name) && !Self.isLength(name) {
-            Self.writeHeader(name, value, into: &buffer)
+    func interimHead(_ head: UpstreamResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let lines = head.lines
+        let hopByHop = HopByHopHeaders(lines)
+        var buffer = allocator.buffer(capacity: lines.bytes.readableBytes + 2)
+        Self.writeStatusLine(of: head, http10: false, into: &buffer)
+        Self.writeFields(of: lines, into: &buffer) { field in
+            !hopByHop.contains(field, in: lines) && Framing.none.keeps { lines.name(of: field, is: $0) }
         }
         buffer.writeStaticString("\r\n")
         return buffer
     }
 
-    /// The backend's final head for the app.
+    /// The backend's final head for the app: its status line and the lines it keeps, as they came.
     /// - Parameter keepAlive: whether the app's connection stays open; cleared when only closing can end the body.
     mutating func finalHead(
-        _ head: HTTPResponseHead, http10Client: Bool, keepAlive: inout Bool, allocator: ByteBufferAllocator
+        _ head: UpstreamResponseHead, http10Client: Bool, keepAlive: inout Bool, allocator: ByteBufferAllocator
     ) -> ByteBuffer {
-        let hopByHop = HopByHopHeaders(head.headers)
-        let hasContentLength = head.headers.contains { HopByHopHeaders.equal($0.name, "content-length") }
-        let code = head.status.code
+        let lines = head.lines
+        let hopByHop = HopByHopHeaders(lines)
+        let hasContentLength = lines.fields.contains { lines.name(of: $0, is: "content-length") }
+        let code = head.code
         // No chunked coding in HTTP/1.0: a body without a length is ended by closing the connection.
         if http10Client, !hasContentLength, code != 204, code != 304 { keepAlive = false }
         let framing = framing(code: code, hasContentLength: hasContentLength, http10: http10Client)
 
-        var buffer = allocator.buffer(capacity: 256)
-        Self.writeStatusLine(head.status, http10: http10Client, into: &buffer)
-        for (name, value) in head.headers where !hopByHop.contains(name) && framing.keeps(name) {
-            Self.writeHeader(name, value, into: &buffer)
+        var buffer = allocator.buffer(capacity: lines.bytes.readableBytes + 64)
+        Self.writeStatusLine(of: head, http10: http10Client, into: &buffer)
+        Self.writeFields(of: lines, into: &buffer) { field in
+            !hopByHop.contains(field, in: lines) && framing.keeps { lines.name(of: field, is: $0) }
         }
-        if framing == .chunked { Self.writeChunkedCoding(after: head.headers, into: &buffer) }
+        if framing == .chunked {
+            Self.writeChunkedCoding(after: lines.values(named: "transfer-encoding"), into: &buffer)
+        }
         if http10Client, keepAlive { buffer.writeStaticString("connection: keep-alive\r\n") }
         if !keepAlive { buffer.writeStaticString("connection: close\r\n") }
         buffer.writeStaticString("\r\n")
@@ -66,7 +70,9 @@ struct ClientResponseEncoder {
         let framing = framing(code: head.status.code, hasContentLength: hasContentLength, http10: http10)
         var buffer = allocator.buffer(capacity: 256)
         Self.writeStatusLine(head.status, http10: http10, into: &buffer)
-        for (name, value) in head.headers where framing.keeps(name) { Self.writeHeader(name, value, into: &buffer) }
+        for (name, value) in head.headers where framing.keeps(nameIs: { HopByHopHeaders.equal(name, $0) }) {
+            Self.writeHeader(name, value, into: &buffer)
+        }
         if framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
         buffer.writeStaticString("\r\n")
         chunked = framing == .chunked && !suppressBody
@@ -116,10 +122,11 @@ struct ClientResponseEncoder {
         case closeDelimited
 
         /// Whether a header of the message stays: the length headers only where they frame the body.
-        func keeps(_ name: String) -> Bool {
+        /// - Parameter nameIs: whether the header's name is the lowercase name given.
+        func keeps(nameIs: (String) -> Bool) -> Bool {
             switch self {
-            case .none: !ClientResponseEncoder.isLength(name)
-            case .contentLength, .chunked, .closeDelimited: !HopByHopHeaders.equal(name, "transfer-encoding")
+            case .none: !nameIs("content-length") && !nameIs("transfer-encoding")
+            case .contentLength, .chunked, .closeDelimited: !nameIs("transfer-encoding")
             }
         }
     }
@@ -128,10 +135,6 @@ struct ClientResponseEncoder {
         if connect || (100..<200).contains(code) || code == 204 || code == 304 { return .none }
         if hasContentLength { return .contentLength }
         return http10 ? .closeDelimited : .chunked
-    }
-
-    private static func isLength(_ name: String) -> Bool {
-        HopByHopHeaders.equal(name, "content-length") || HopByHopHeaders.equal(name, "transfer-encoding")
     }
 
     // MARK: Bytes
@@ -151,11 +154,40 @@ struct ClientResponseEncoder {
         buffer.writeStaticString("\r\n")
     }
 
+    /// The backend's status line with the app's HTTP version: its code and reason as they came.
+    private static func writeStatusLine(of head: UpstreamResponseHead, http10: Bool, into buffer: inout ByteBuffer) {
+        if http10 { buffer.writeStaticString("HTTP/1.0 ") } else { buffer.writeStaticString("HTTP/1.1 ") }
+        let line = head.lines.startLine
+        // `HTTP/1.x ` is 9 bytes (UpstreamResponseHead checked the line).
+        head.lines.bytes.withUnsafeReadableBytes {
+            _ = buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[line.lowerBound + 9..<line.upperBound]))
+        }
+        buffer.writeStaticString("\r\n")
+    }
+
+    /// Copies the field lines `keep` accepts as they came, each run of kept lines at once.
+    private static func writeFields(
+        of head: HTTP1Head, into buffer: inout ByteBuffer, keep: (HTTP1Head.Field) -> Bool
+    ) {
+        head.bytes.withUnsafeReadableBytes { bytes in
+            var run: Range<Int>?
+            for field in head.fields {
+                if keep(field) {
+                    run = run.map { $0.lowerBound..<field.line.upperBound } ?? field.line
+                } else if let kept = run {
+                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[kept]))
+                    run = nil
+                }
+            }
+            if let kept = run { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[kept])) }
+        }
+    }
+
     /// `Transfer-Encoding` for a body chunked again: the backend's other codings first (the body is still coded
     /// with them; only chunking was taken off), then `chunked`.
-    private static func writeChunkedCoding(after headers: HTTPHeaders, into buffer: inout ByteBuffer) {
+    private static func writeChunkedCoding(after values: some Sequence<String>, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("transfer-encoding: ")
-        for (name, value) in headers where HopByHopHeaders.equal(name, "transfer-encoding") {
+        for value in values {
             for coding in value.split(separator: ",") {
                 let coding = coding.trimmingSpaces
                 guard !coding.isEmpty, !HopByHopHeaders.equal(String(coding), "chunked") else { continue }

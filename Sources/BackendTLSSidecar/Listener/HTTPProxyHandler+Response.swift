@@ -7,10 +7,10 @@ import NIOHTTP1
 extension HTTPProxyHandler {
     // MARK: Response (called by UpstreamResponseRelay on the shared event loop)
 
-    func upstreamResponse(_ part: HTTPClientResponsePart, from upstream: any Channel) {
+    func upstreamResponse(_ part: UpstreamResponseParser.Event, from upstream: any Channel) {
         guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
         switch part {
-        case .head(let head) where head.status == .switchingProtocols:
+        case .head(let head) where head.code == 101:
             // No upgrade is ever forwarded, so the backend broke the protocol; the connection is no longer HTTP.
             abandon(
                 forwarding,
@@ -18,7 +18,7 @@ extension HTTPProxyHandler {
                     status: 502, reason: "upstream_protocol", policy: nil,
                     message: "the backend switched protocols (101) though no upgrade was asked for"),
                 context: context)
-        case .head(let head) where head.status.code / 100 == 1:
+        case .head(let head) where head.code / 100 == 1:
             // An interim answer (100 Continue to `Expect`): passed on, except to HTTP/1.0 clients, which
             // must not get one (RFC 9110 15.2); the final answer follows.
             guard !forwarding.http10Client else { return }
@@ -26,11 +26,11 @@ extension HTTPProxyHandler {
                 NIOAny(responseEncoder.interimHead(head, allocator: context.channel.allocator)), promise: nil)
         case .head(let head):
             forwarding.responseStarted = true
-            forwarding.reusable = head.headers.keepsAlive(version: head.version)
+            forwarding.reusable = head.keepsAlive
             let bytes = responseEncoder.finalHead(
                 head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive,
                 allocator: context.channel.allocator)
-            memo.countRequest(code: Int(head.status.code), metrics: environment.metrics)
+            memo.countRequest(code: Int(head.code), metrics: environment.metrics)
             context.write(NIOAny(bytes), promise: nil)
         case .body(let buffer):
             // Flushed when the upstream read burst ends (or at `.end`): one write syscall per response, not per part.

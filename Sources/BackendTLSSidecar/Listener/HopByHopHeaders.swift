@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1): a proxy drops them, and
@@ -14,7 +15,17 @@ struct HopByHopHeaders {
 
     /// Reads the `Connection` header of `headers`.
     init(_ headers: HTTPHeaders) {
-        for (name, value) in headers where Self.equal(name, "connection") {
+        self.init(connection: headers.lazy.filter { Self.equal($0.name, "connection") }.map(\.value))
+    }
+
+    /// Reads the `Connection` header of a head as it was read.
+    init(_ head: HTTP1Head) {
+        self.init(connection: head.values(named: "connection"))
+    }
+
+    /// Reads the values of the `Connection` fields.
+    private init(connection values: some Sequence<String>) {
+        for value in values {
             // The usual values name nothing beyond the fixed set: no splitting, no lowercased copies.
             if Self.equal(value, "keep-alive") || Self.equal(value, "close") { continue }
             for token in value.split(separator: ",") {
@@ -31,18 +42,30 @@ struct HopByHopHeaders {
         Self.isFixed(name) || (!named.isEmpty && named.contains(name.lowercased()))
     }
 
+    /// Whether a field of a head as it was read is hop-by-hop.
+    func contains(_ field: HTTP1Head.Field, in head: HTTP1Head) -> Bool {
+        let fixed = head.bytes.withUnsafeReadableBytes { bytes in
+            Self.isFixed(length: field.name.count) { Self.equal(bytes[field.name], $0) }
+        }
+        return fixed || (!named.isEmpty && named.contains(head.text(field.name).lowercased()))
+    }
+
     private static let framing = ["content-length", "transfer-encoding", "host"]
 
     /// `connection`, `keep-alive`, `proxy-connection`, `proxy-authorization`, `proxy-authenticate`, `te`,
     /// `upgrade`, in any case; the length picks the one candidate.
     static func isFixed(_ name: String) -> Bool {
-        switch name.utf8.count {
-        case 2: return equal(name, "te")
-        case 7: return equal(name, "upgrade")
-        case 10: return equal(name, "connection") || equal(name, "keep-alive")
-        case 16: return equal(name, "proxy-connection")
-        case 18: return equal(name, "proxy-authenticate")
-        case 19: return equal(name, "proxy-authorization")
+        isFixed(length: name.utf8.count) { equal(name, $0) }
+    }
+
+    private static func isFixed(length: Int, is equal: (String) -> Bool) -> Bool {
+        switch length {
+        case 2: return equal("te")
+        case 7: return equal("upgrade")
+        case 10: return equal("connection") || equal("keep-alive")
+        case 16: return equal("proxy-connection")
+        case 18: return equal("proxy-authenticate")
+        case 19: return equal("proxy-authorization")
         default: return false
         }
     }
@@ -51,17 +74,21 @@ struct HopByHopHeaders {
     static func equal(_ name: String, _ lowercase: String) -> Bool {
         guard name.utf8.count == lowercase.utf8.count else { return false }
         var name = name
+        return name.withUTF8 { equal(UnsafeRawBufferPointer($0)[...], lowercase) }
+    }
+
+    /// ASCII case-insensitive comparison of bytes with a lowercase name.
+    static func equal(_ name: UnsafeRawBufferPointer.SubSequence, _ lowercase: String) -> Bool {
+        guard name.count == lowercase.utf8.count else { return false }
         var lowercase = lowercase
-        return name.withUTF8 { a in
-            lowercase.withUTF8 { b in
-                guard a.count == b.count else { return false }
-                for index in 0..<a.count {
-                    let byte = a[index]
-                    let folded = byte &- 0x41 < 26 ? byte | 0x20 : byte
-                    if folded != b[index] { return false }
-                }
-                return true
+        return lowercase.withUTF8 { b in
+            var index = 0
+            for byte in name {
+                let folded = byte &- 0x41 < 26 ? byte | 0x20 : byte
+                if folded != b[index] { return false }
+                index += 1
             }
+            return true
         }
     }
 }
@@ -71,12 +98,21 @@ extension HTTPHeaders {
     /// `keep-alive` more than once, closes; HTTP/1.1 stays open unless told), without its lowercased copies of
     /// every `Connection` token for the usual single `keep-alive` or `close`.
     func keepsAlive(version: HTTPVersion) -> Bool {
+        Self.keepsAlive(
+            connection: lazy.filter { HopByHopHeaders.equal($0.name, "connection") }.map(\.value), version: version
+        ) { self }
+    }
+
+    /// The rule, on the values of a message's `Connection` fields; `headers` makes the whole list for NIO's rule.
+    static func keepsAlive(
+        connection values: some Sequence<String>, version: HTTPVersion, headers: () -> HTTPHeaders
+    ) -> Bool {
         var keepAlives = 0
-        for (name, value) in self where HopByHopHeaders.equal(name, "connection") {
+        for value in values {
             if HopByHopHeaders.equal(value, "close") { return false }
             guard HopByHopHeaders.equal(value, "keep-alive") else {
                 // A list, or another token: NIO's rule (reached through a head, the only way it is public).
-                return HTTPRequestHead(version: version, method: .GET, uri: "/", headers: self).isKeepAlive
+                return HTTPRequestHead(version: version, method: .GET, uri: "/", headers: headers()).isKeepAlive
             }
             keepAlives += 1
         }

@@ -7,7 +7,23 @@ import NIOHTTP1
 extension UpstreamResponseParser {
     mutating func parse(_ bytes: ByteBuffer, emit: (HTTPClientResponsePart) -> Void) throws(HTTP1Syntax.Malformed) {
         receive(bytes)
-        while let part = try next() { emit(part) }
+        while let part = try next() {
+            switch part {
+            case .head(let head): emit(.head(head.nioHead))
+            case .body(let bytes): emit(.body(bytes))
+            case .end(let trailers): emit(.end(trailers))
+            }
+        }
+    }
+}
+
+extension UpstreamResponseHead {
+    /// The head a backend would send for `head` (its lines as NIO's encoder writes them), as read.
+    init(_ head: HTTPResponseHead) throws {
+        var block =
+            "HTTP/\(head.version.major).\(head.version.minor) \(head.status.code) \(head.status.reasonPhrase)\r\n"
+        for (name, value) in head.headers { block += "\(name): \(value)\r\n" }
+        self = try UpstreamResponseHead.read(ByteBuffer(string: block)).get()
     }
 }
 

@@ -1,0 +1,58 @@
+import NIOCore
+import NIOHTTP1
+
+/// A head as it was read and checked: its bytes (the start line and the field lines, each with its CRLF) and where
+/// each field's name and value lie in them.
+///
+/// A response is forwarded by copying the lines it keeps as they came. Making a String of every name and value
+/// and a header list of them, to write them out again, was most of what relaying a response head cost.
+struct HTTP1Head {
+    /// Offsets into the head's readable bytes.
+    struct Field {
+        /// The whole line, its CRLF included.
+        let line: Range<Int>
+        let name: Range<Int>
+        /// Without the whitespace around it.
+        let value: Range<Int>
+    }
+
+    let bytes: ByteBuffer
+    /// The request or status line, without its CRLF.
+    let startLine: Range<Int>
+    let fields: [Field]
+
+    /// Checks the field lines of a head block (HTTP1Syntax's rules); the start line is left to the caller.
+    static func read(_ block: ByteBuffer, party: String) -> Result<HTTP1Head, HTTP1Syntax.Malformed> {
+        block.withUnsafeReadableBytes { raw in
+            var lines = HTTP1Syntax.Lines(raw)
+            let start = lines.next().map { $0.startIndex..<$0.endIndex } ?? 0..<0
+            return HTTP1Syntax.fieldRanges(&lines, party: party).map {
+                HTTP1Head(bytes: block, startLine: start, fields: $0)
+            }
+        }
+    }
+
+    func name(of field: Field, is lowercase: String) -> Bool {
+        guard field.name.count == lowercase.utf8.count else { return false }
+        return bytes.withUnsafeReadableBytes { HopByHopHeaders.equal($0[field.name], lowercase) }
+    }
+
+    func text(_ range: Range<Int>) -> String {
+        bytes.withUnsafeReadableBytes { HTTP1Syntax.text($0[range]) }
+    }
+
+    /// The values of the fields named `lowercase`.
+    func values(named lowercase: String) -> some Sequence<String> {
+        fields.lazy.filter { self.name(of: $0, is: lowercase) }.map { self.text($0.value) }
+    }
+
+    /// Every field as NIO's header list has it (for what needs one: requests, tests).
+    var headers: HTTPHeaders {
+        HTTPHeaders(fields.map { (text($0.name), text($0.value)) })
+    }
+
+    /// Whether the connection stays open after this message (`HTTPHeaders.keepsAlive`'s rule).
+    func keepsAlive(version: HTTPVersion) -> Bool {
+        HTTPHeaders.keepsAlive(connection: values(named: "connection"), version: version) { headers }
+    }
+}
