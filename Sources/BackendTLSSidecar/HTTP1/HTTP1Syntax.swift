@@ -1,6 +1,14 @@
 import NIOCore
 import NIOHTTP1
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#else
+    import Darwin
+#endif
+
 /// The byte-level rules both of HTTP mode's parsers apply (the backend's responses, the client's requests): line
 /// ends, header fields and chunk-size lines, read strictly (RFC 9110, RFC 9112) and never more leniently than
 /// llhttp's strict mode, which NIO's decoders use, where a message's framing depends on it.
@@ -50,10 +58,18 @@ enum HTTP1Syntax {
 
         mutating func next() -> UnsafeRawBufferPointer.SubSequence? {
             guard start < bytes.count else { return nil }
-            let end = bytes[start...].firstIndex(of: 0x0D) ?? bytes.count
+            let end = HTTP1Syntax.firstIndex(of: 0x0D, in: bytes[start...]) ?? bytes.count
             defer { start = end + 2 }
             return bytes[start..<end]
         }
+    }
+
+    /// Where `byte` first is in `bytes` (memchr: a head's lines are scanned for line ends and colons per request).
+    static func firstIndex(of byte: UInt8, in bytes: UnsafeRawBufferPointer.SubSequence) -> Int? {
+        guard let base = bytes.base.baseAddress, !bytes.isEmpty,
+            let found = memchr(base + bytes.startIndex, Int32(byte), bytes.count)
+        else { return nil }
+        return UnsafeRawPointer(found) - base
     }
 
     /// The `name: value` lines that remain; `party` names the sender in messages.
@@ -67,8 +83,9 @@ enum HTTP1Syntax {
     /// The `name: value` lines that remain, checked, as offsets into the lines' bytes.
     static func fieldRanges(_ lines: inout Lines, party: String) -> Result<[HTTP1Head.Field], Malformed> {
         var fields: [HTTP1Head.Field] = []
+        fields.reserveCapacity(12)
         while let line = lines.next() {
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else {
+            guard let colon = firstIndex(of: UInt8(ascii: ":"), in: line), colon > line.startIndex else {
                 if let first = line.first, first == 0x20 || first == 0x09 {
                     return .failure(fail("the \(party) folded a header line"))
                 }
@@ -86,8 +103,8 @@ enum HTTP1Syntax {
                 value = value.dropLast()
             }
             let framing =
-                name.elementsEqual("content-length".utf8, by: { $0 | 0x20 == $1 })
-                || name.elementsEqual("transfer-encoding".utf8, by: { $0 | 0x20 == $1 })
+                (name.count == 14 && name.elementsEqual("content-length".utf8, by: { $0 | 0x20 == $1 }))
+                || (name.count == 17 && name.elementsEqual("transfer-encoding".utf8, by: { $0 | 0x20 == $1 }))
             if framing, trailingTab || value.contains(0x09) {
                 // Allowed by RFC 9110, read otherwise by llhttp (spaces it takes): framing is read one way only.
                 return .failure(fail("the \(party) sent \(text(name)) with a tab in its value"))
@@ -202,16 +219,12 @@ enum HTTP1Syntax {
         return true
     }
 
-    /// tchar (RFC 9110 5.6.2).
+    /// tchar (RFC 9110 5.6.2): digits, letters and `!#$%&'*+-.^_`|~`, as bits of two masks (bytes 0-63 and
+    /// 64-127); every byte of every field name is checked.
     static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            true
-        default: false
-        }
+        if byte < 64 { return (0x03ff_6cfa_0000_0000 as UInt64) >> byte & 1 == 1 }
+        if byte < 128 { return (0x57ff_ffff_c7ff_fffe as UInt64) >> (byte - 64) & 1 == 1 }
+        return false
     }
 
     /// Visible characters, space, tab and obs-text (RFC 9110 5.5); no other control characters.
