@@ -10,13 +10,14 @@ import Testing
     private func encode(
         _ method: HTTPMethod, _ headers: [(String, String)], body: [String] = [], trailers: HTTPHeaders? = nil,
         version: HTTPVersion = .http1_1
-    ) -> String {
+    ) throws -> String {
         var encoder = UpstreamRequestEncoder()
         let allocator = ByteBufferAllocator()
         let head = HTTPRequestHead(
             version: version, method: method, uri: "http://backend.default:8443/a?b", headers: HTTPHeaders(headers))
         var wire = String(
-            buffer: encoder.head(head, path: "/a?b", hostHeader: "backend.default:8443", allocator: allocator))
+            buffer: encoder.head(
+                try ClientRequestHead(head), path: "/a?b", hostHeader: "backend.default:8443", allocator: allocator))
         for part in body {
             encoder.body(ByteBuffer(string: part), allocator: allocator) { wire += String(buffer: $0) }
         }
@@ -24,24 +25,24 @@ import Testing
         return wire
     }
 
-    @Test func lengthFramedBodyIsSentAsItIs() {
-        let wire = encode(
+    @Test func lengthFramedBodyIsSentAsItIs() throws {
+        let wire = try encode(
             .POST,
             [("Host", "b"), ("Content-Length", "5"), ("Connection", "keep-alive"), ("Proxy-Authorization", "x")],
             body: ["hel", "lo"], version: .http1_0)
         #expect(wire == "POST /a?b HTTP/1.1\r\nHost: b\r\nContent-Length: 5\r\n\r\nhello")
     }
 
-    @Test func hostIsAddedWhenMissing() {
+    @Test func hostIsAddedWhenMissing() throws {
         #expect(
-            encode(.GET, [("Accept", "*/*")])
+            try encode(.GET, [("Accept", "*/*")])
                 == "GET /a?b HTTP/1.1\r\nAccept: */*\r\nhost: backend.default:8443\r\n\r\n")
     }
 
     /// The client's codings are kept and the decoded body chunked again: a backend that reads them gets the bytes
     /// the client coded. NIO's encoder sent this body raw under `gzip, chunked`, for the backend to read as chunks.
-    @Test func chunkedBodyIsChunkedAgainUnderTheClientsCodings() {
-        let wire = encode(
+    @Test func chunkedBodyIsChunkedAgainUnderTheClientsCodings() throws {
+        let wire = try encode(
             .GET, [("Host", "b"), ("Transfer-Encoding", "gzip, chunked")], body: ["0\r\n\r\nGET /x HTTP/1.1\r\n\r\n"],
             trailers: ["X-Sum": "1"])
         #expect(
@@ -51,24 +52,39 @@ import Testing
     }
 
     @Test(arguments: [HTTPMethod.POST, .PUT, .PATCH])
-    func methodsWithBodyAreChunkedWithoutLength(method: HTTPMethod) {
+    func methodsWithBodyAreChunkedWithoutLength(method: HTTPMethod) throws {
         #expect(
-            encode(method, [("Host", "b")])
+            try encode(method, [("Host", "b")])
                 == "\(method.rawValue) /a?b HTTP/1.1\r\nHost: b\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n")
     }
 
     @Test(arguments: [HTTPMethod.GET, .HEAD, .DELETE, .OPTIONS])
-    func otherMethodsWithoutLengthHaveNoBody(method: HTTPMethod) {
-        #expect(encode(method, [("Host", "b")]) == "\(method.rawValue) /a?b HTTP/1.1\r\nHost: b\r\n\r\n")
+    func otherMethodsWithoutLengthHaveNoBody(method: HTTPMethod) throws {
+        #expect(try encode(method, [("Host", "b")]) == "\(method.rawValue) /a?b HTTP/1.1\r\nHost: b\r\n\r\n")
     }
 
-    @Test func traceCarriesNoBody() {
-        let wire = encode(.TRACE, [("Host", "b"), ("Content-Length", "3")], body: ["abc"])
+    @Test func traceCarriesNoBody() throws {
+        let wire = try encode(.TRACE, [("Host", "b"), ("Content-Length", "3")], body: ["abc"])
         #expect(wire == "TRACE /a?b HTTP/1.1\r\nHost: b\r\n\r\n")
     }
 
-    @Test func headersTheConnectionHeaderNamesAreNotSent() {
-        let wire = encode(
+    /// Kept lines are copied as they came: bytes that are not UTF-8 (obs-text) and the spacing around a value
+    /// reach the backend unchanged.
+    @Test func keptLinesArePassedOnAsTheyCame() throws {
+        let app: [UInt8] =
+            Array("GET /p HTTP/1.1\r\nHost: b\r\nX-Raw:\t caf".utf8) + [0xE9]
+            + Array(" \r\nConnection: keep-alive\r\nX-Last: 1\r\n".utf8)
+        var encoder = UpstreamRequestEncoder()
+        let wire = encoder.head(
+            try ClientRequestHead.read(ByteBuffer(bytes: app)), path: "/p", hostHeader: "b",
+            allocator: ByteBufferAllocator())
+        let expected: [UInt8] =
+            Array("GET /p HTTP/1.1\r\nHost: b\r\nX-Raw:\t caf".utf8) + [0xE9] + Array(" \r\nX-Last: 1\r\n\r\n".utf8)
+        #expect(Array(wire.readableBytesView) == expected)
+    }
+
+    @Test func headersTheConnectionHeaderNamesAreNotSent() throws {
+        let wire = try encode(
             .GET, [("Host", "b"), ("Connection", "X-Hop"), ("X-Hop", "1"), ("TE", "trailers"), ("X", "2")])
         #expect(wire == "GET /a?b HTTP/1.1\r\nHost: b\r\nX: 2\r\n\r\n")
     }
@@ -79,7 +95,7 @@ import Testing
     private func target(_ method: HTTPMethod, _ uri: String, host: String? = nil) throws -> Target {
         let head = HTTPRequestHead(
             version: .http1_1, method: method, uri: uri, headers: HTTPHeaders(host.map { [("Host", $0)] } ?? []))
-        return try Target.parse(head, defaultNamespace: "default").get()
+        return try Target.parse(ClientRequestHead(head), defaultNamespace: "default").get()
     }
 
     @Test func authorityPathAndQueryComeFromTheURI() throws {
@@ -92,12 +108,13 @@ import Testing
         #expect(origin.hostHeader == "svc" && !origin.absoluteForm)
     }
 
-    @Test func hostIsReplacedByTheURIsAuthority() {
+    @Test func hostIsReplacedByTheURIsAuthority() throws {
         var encoder = UpstreamRequestEncoder()
         let head = HTTPRequestHead(
             version: .http1_1, method: .GET, uri: "http://svc:8080/x", headers: ["Host": "other", "Accept": "*/*"])
         let wire = encoder.head(
-            head, path: "/x", hostHeader: "svc:8080", replaceHost: true, allocator: ByteBufferAllocator())
+            try ClientRequestHead(head), path: "/x", hostHeader: "svc:8080", replaceHost: true,
+            allocator: ByteBufferAllocator())
         #expect(String(buffer: wire) == "GET /x HTTP/1.1\r\nAccept: */*\r\nhost: svc:8080\r\n\r\n")
     }
 }

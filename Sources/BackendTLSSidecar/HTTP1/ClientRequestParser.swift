@@ -13,7 +13,17 @@ import NIOHTTP1
 /// (RFC 9112 2.2). After a request that ends the connection (`Connection: close`, HTTP/1.0 without keep-alive)
 /// or a CONNECT (whose bytes after it are a tunnel's), nothing more is read.
 struct ClientRequestParser {
-    typealias Event = HTTPServerRequestPart
+    /// A part of a request: NIO's decoder's parts, with the head as it was read.
+    enum Event {
+        case head(ClientRequestHead)
+        case body(ByteBuffer)
+        case end(HTTPHeaders?)
+
+        var isHead: Bool {
+            if case .head = self { return true }
+            return false
+        }
+    }
     typealias Malformed = HTTP1Syntax.Malformed
 
     private var stream: HTTP1MessageStream
@@ -43,9 +53,9 @@ struct ClientRequestParser {
                 case .head(let block):
                     // Framing is checked before the head is handed on: a refused request must not reach the
                     // backend, not even its head behind a pipelined request.
-                    let (head, lines) = try Self.head(block)
-                    try startBody(of: head, framing: HTTP1Syntax.framing(of: lines, party: "client"))
-                    last = !lines.keepsAlive(version: head.version) || head.method == .CONNECT
+                    let head = try ClientRequestHead.read(block)
+                    try startBody(of: head, framing: HTTP1Syntax.framing(of: head.lines, party: "client"))
+                    last = !head.keepsAlive || head.method == .CONNECT
                     return .head(head)
                 case .body(let bytes):
                     return .body(bytes)
@@ -62,7 +72,7 @@ struct ClientRequestParser {
     }
 
     private mutating func startBody(
-        of head: HTTPRequestHead, framing: (length: Int?, chunked: Bool, codings: Bool)
+        of head: ClientRequestHead, framing: (length: Int?, chunked: Bool, codings: Bool)
     ) throws(Malformed) {
         if framing.codings {
             // A request body cannot run until the close: its length would be unknown (RFC 9112 6.3).
@@ -81,66 +91,5 @@ struct ClientRequestParser {
         } else {
             stream.startBody(.none)
         }
-    }
-
-    /// The request line, then the fields; the head as NIO's decoder handed it on, and as it was read.
-    private static func head(_ block: ByteBuffer) throws(Malformed) -> (HTTPRequestHead, HTTP1Head) {
-        let line = block.withUnsafeReadableBytes { bytes in
-            var lines = HTTP1Syntax.Lines(bytes)
-            return Self.requestLine(lines.next()!)
-        }
-        let (method, target, version) = try line.get()
-        let lines = try HTTP1Head.read(block, party: "client").get()
-        if lines.fields.lazy.filter({ lines.name(of: $0, is: "host") }).count > 1 {
-            throw HTTP1Syntax.fail("the client sent Host twice")
-        }
-        return (HTTPRequestHead(version: version, method: method, uri: target, headers: lines.headers), lines)
-    }
-
-    private static func requestLine(
-        _ line: UnsafeRawBufferPointer.SubSequence
-    ) -> Result<(HTTPMethod, String, HTTPVersion), Malformed> {
-        var refused: Malformed {
-            HTTP1Syntax.fail("the client's request line is not valid: \"\(HTTP1Syntax.snippet(line))\"")
-        }
-        guard let methodEnd = line.firstIndex(of: 0x20), methodEnd > line.startIndex,
-            line[..<methodEnd].allSatisfy(HTTP1Syntax.isTokenByte)
-        else { return .failure(refused) }
-        let afterMethod = line[(methodEnd + 1)...]
-        guard let targetEnd = afterMethod.firstIndex(of: 0x20), targetEnd > afterMethod.startIndex,
-            afterMethod[..<targetEnd].allSatisfy({ $0 > 0x20 && $0 < 0x7F })
-        else { return .failure(refused) }
-        let version = afterMethod[(targetEnd + 1)...]
-        guard version.count == 8, version.prefix(7).elementsEqual("HTTP/1.".utf8),
-            let minor = version.last, minor == 0x30 || minor == 0x31
-        else { return .failure(refused) }
-        let method = HTTPMethod(rawValue: HTTP1Syntax.text(line[..<methodEnd]))
-        if case .RAW(let name) = method {
-            // llhttp knows a fixed list of methods (NIO's cases) and refuses others: so does the sidecar.
-            return .failure(HTTP1Syntax.fail("the client sent an unknown method \"\(name.prefix(64))\""))
-        }
-        let target = afterMethod[..<targetEnd]
-        guard isRequestTarget(target, connect: method == .CONNECT) else {
-            return .failure(
-                HTTP1Syntax.fail(
-                    "the client sent a request target that is not valid: \"\(HTTP1Syntax.snippet(target))\""))
-        }
-        return .success((method, HTTP1Syntax.text(target), minor == 0x31 ? .http1_1 : .http1_0))
-    }
-
-    /// The forms of RFC 9112 3.2, by shape (as llhttp checks them): origin (`/…`), absolute (`scheme://authority…`, a
-    /// scheme of letters),
-    /// asterisk (`*`), and for CONNECT authority (`host:port`).
-    private static func isRequestTarget(_ target: UnsafeRawBufferPointer.SubSequence, connect: Bool) -> Bool {
-        if connect { return !target.contains(UInt8(ascii: "/")) }
-        if target.first == UInt8(ascii: "/") || target.elementsEqual("*".utf8) { return true }
-        guard let colon = target.firstIndex(of: UInt8(ascii: ":")), colon > target.startIndex,
-            let first = target.first, first | 0x20 >= 0x61, first | 0x20 <= 0x7A,
-            target[..<colon].allSatisfy({ $0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A })
-        else { return false }
-        let rest = target[(colon + 1)...]
-        guard rest.starts(with: "//".utf8) else { return false }
-        let authority = rest.dropFirst(2).prefix { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") }
-        return !authority.isEmpty
     }
 }

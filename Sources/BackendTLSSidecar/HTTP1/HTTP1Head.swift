@@ -55,4 +55,20 @@ struct HTTP1Head {
     func keepsAlive(version: HTTPVersion) -> Bool {
         HTTPHeaders.keepsAlive(connection: values(named: "connection"), version: version) { headers }
     }
+
+    /// Copies the field lines `keep` accepts as they came, each run of kept lines at once.
+    func copyFields(into buffer: inout ByteBuffer, keep: (Field) -> Bool) {
+        bytes.withUnsafeReadableBytes { bytes in
+            var run: Range<Int>?
+            for field in fields {
+                if keep(field) {
+                    run = run.map { $0.lowerBound..<field.line.upperBound } ?? field.line
+                } else if let kept = run {
+                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[kept]))
+                    run = nil
+                }
+            }
+            if let kept = run { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[kept])) }
+        }
+    }
 }

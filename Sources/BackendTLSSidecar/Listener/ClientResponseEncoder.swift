@@ -28,7 +28,7 @@ struct ClientResponseEncoder {
         let hopByHop = HopByHopHeaders(lines)
         var buffer = allocator.buffer(capacity: lines.bytes.readableBytes + 2)
         Self.writeStatusLine(of: head, http10: false, into: &buffer)
-        Self.writeFields(of: lines, into: &buffer) { field in
+        lines.copyFields(into: &buffer) { field in
             !hopByHop.contains(field, in: lines) && Framing.none.keeps { lines.name(of: field, is: $0) }
         }
         buffer.writeStaticString("\r\n")
@@ -50,7 +50,7 @@ struct ClientResponseEncoder {
 
         var buffer = allocator.buffer(capacity: lines.bytes.readableBytes + 64)
         Self.writeStatusLine(of: head, http10: http10Client, into: &buffer)
-        Self.writeFields(of: lines, into: &buffer) { field in
+        lines.copyFields(into: &buffer) { field in
             !hopByHop.contains(field, in: lines) && framing.keeps { lines.name(of: field, is: $0) }
         }
         if framing == .chunked {
@@ -163,24 +163,6 @@ struct ClientResponseEncoder {
             _ = buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[line.lowerBound + 9..<line.upperBound]))
         }
         buffer.writeStaticString("\r\n")
-    }
-
-    /// Copies the field lines `keep` accepts as they came, each run of kept lines at once.
-    private static func writeFields(
-        of head: HTTP1Head, into buffer: inout ByteBuffer, keep: (HTTP1Head.Field) -> Bool
-    ) {
-        head.bytes.withUnsafeReadableBytes { bytes in
-            var run: Range<Int>?
-            for field in head.fields {
-                if keep(field) {
-                    run = run.map { $0.lowerBound..<field.line.upperBound } ?? field.line
-                } else if let kept = run {
-                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[kept]))
-                    run = nil
-                }
-            }
-            if let kept = run { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[kept])) }
-        }
     }
 
     /// `Transfer-Encoding` for a body chunked again: the backend's other codings first (the body is still coded

@@ -16,7 +16,7 @@ extension HTTPProxyHandler {
         private var lastRoute: Route?
         private var lastRequestCounter: (code: Int, counter: Counter)?
 
-        mutating func target(of head: HTTPRequestHead, defaultNamespace: String) -> Result<Target, ProxyFailure> {
+        mutating func target(of head: ClientRequestHead, defaultNamespace: String) -> Result<Target, ProxyFailure> {
             let parsed = Target.parse(head, defaultNamespace: defaultNamespace, known: lastTarget)
             if case .success(let target) = parsed { lastTarget = target }
             return parsed

@@ -66,10 +66,3 @@ extension HTTPProxyHandler {
 func setAutoRead(_ on: Bool, _ channel: any Channel) {
     try? channel.syncOptions?.setOption(.autoRead, value: on)
 }
-
-extension HTTPServerRequestPart {
-    var isHead: Bool {
-        if case .head = self { return true }
-        return false
-    }
-}

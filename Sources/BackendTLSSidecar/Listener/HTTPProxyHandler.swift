@@ -24,7 +24,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// ends. Reading pauses while any wait, so at most one read's worth is held. Unpipelined requests (the
     /// usual case) change no read interest: gating every request, as NIO's pipelining handler does, cost two
     /// `epoll_ctl` calls per request.
-    var pipelined = CircularBuffer<HTTPServerRequestPart>()
+    var pipelined = CircularBuffer<ClientRequestParser.Event>()
     /// The parser refused the client's bytes: answered 400, and the connection closed, once the exchanges
     /// before the bad bytes are done (NIO's pipelining handler deferred it the same way).
     private var parseFailure: (any Error)?
@@ -75,7 +75,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         }
     }
 
-    private func received(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    private func received(_ part: ClientRequestParser.Event, context: ChannelHandlerContext) {
         if case .closing = state { return }
         if !pipelined.isEmpty || (part.isHead && !state.isIdle) {
             if pipelined.isEmpty { setClientReading(false, context: context) }
@@ -85,7 +85,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         handle(part, context: context)
     }
 
-    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    private func handle(_ part: ClientRequestParser.Event, context: ChannelHandlerContext) {
         switch part {
         case .head(let head): start(head, context: context)
         case .body(let buffer): forward(.body(buffer), context: context)
@@ -148,10 +148,10 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     // MARK: Request
 
-    private func start(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func start(_ head: ClientRequestHead, context: ChannelHandlerContext) {
         // After CONNECT the parser takes what follows for tunnel bytes, and NIO sends the refusal without a
         // body or length: only closing ends it.
-        let keepAlive = head.headers.keepsAlive(version: head.version) && head.method != .CONNECT
+        let keepAlive = head.keepsAlive && head.method != .CONNECT
         responseEncoder.startRequest(method: head.method)
         let http10Client = head.version.major < 1 || (head.version.major == 1 && head.version.minor == 0)
         let target: Target
@@ -252,7 +252,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         return forwarding
     }
 
-    private func forward(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    private func forward(_ part: ClientRequestParser.Event, context: ChannelHandlerContext) {
         let allocator = context.channel.allocator
         switch state {
         case .connecting(var buffered, var ended, let keepAlive):

@@ -14,7 +14,7 @@ struct Target {
 
     /// - Parameter known: the previous request's target on this connection; keep-alive clients repeat the
     ///   authority, so its parse is reused when the text is the same.
-    static func parse(_ head: HTTPRequestHead, defaultNamespace: String, known: Target? = nil)
+    static func parse(_ head: ClientRequestHead, defaultNamespace: String, known: Target? = nil)
         -> Result<Target, ProxyFailure>
     {
         guard head.method != .CONNECT else {
@@ -44,7 +44,7 @@ struct Target {
                     status: 400, reason: "https_request", policy: nil,
                     message: "send plain http:// requests; the sidecar originates TLS itself"))
         } else {
-            guard let host = head.headers.first(name: "host") else {
+            guard let host = head.host else {
                 return .failure(
                     ProxyFailure(
                         status: 400, reason: "no_host", policy: nil,

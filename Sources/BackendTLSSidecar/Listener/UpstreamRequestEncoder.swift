@@ -15,40 +15,38 @@ struct UpstreamRequestEncoder {
     /// which the backend would have read as the next request).
     private var noBody = false
 
+    /// The request line in origin form, then the client's lines it keeps, as they came.
     /// - Parameter replaceHost: the request named its target in absolute form: `hostHeader` (its authority)
     ///   replaces the client's `Host` (RFC 9112 3.2.2).
     mutating func head(
-        _ head: HTTPRequestHead, path: String, hostHeader: String, replaceHost: Bool = false,
+        _ head: ClientRequestHead, path: String, hostHeader: String, replaceHost: Bool = false,
         allocator: ByteBufferAllocator
     ) -> ByteBuffer {
-        let hopByHop = HopByHopHeaders(head.headers)
+        let lines = head.lines
+        let hopByHop = HopByHopHeaders(lines)
         var hasHost = false
         var hasLength = false
         var hasCodings = false
-        for (name, _) in head.headers {
-            hasHost = hasHost || HopByHopHeaders.equal(name, "host")
-            hasLength = hasLength || HopByHopHeaders.equal(name, "content-length")
-            hasCodings = hasCodings || HopByHopHeaders.equal(name, "transfer-encoding")
+        for field in lines.fields {
+            hasHost = hasHost || lines.name(of: field, is: "host")
+            hasLength = hasLength || lines.name(of: field, is: "content-length")
+            hasCodings = hasCodings || lines.name(of: field, is: "transfer-encoding")
         }
         noBody = head.method == .TRACE
         let addChunked = !noBody && !hasLength && !hasCodings && [.POST, .PUT, .PATCH].contains(head.method)
         chunked = !noBody && !hasLength && (hasCodings || addChunked)
 
-        var buffer = allocator.buffer(capacity: 256)
+        var buffer = allocator.buffer(capacity: lines.bytes.readableBytes + hostHeader.utf8.count + 40)
         buffer.writeString(head.method.rawValue)
         buffer.writeStaticString(" ")
         buffer.writeString(path)
         buffer.writeStaticString(" HTTP/1.1\r\n")
-        for (name, value) in head.headers where !hopByHop.contains(name) {
-            if replaceHost, HopByHopHeaders.equal(name, "host") { continue }
-            if noBody, HopByHopHeaders.equal(name, "content-length") || HopByHopHeaders.equal(name, "transfer-encoding")
-            {
-                continue
-            }
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
+        let noBody = noBody
+        lines.copyFields(into: &buffer) { field in
+            if hopByHop.contains(field, in: lines) { return false }
+            if replaceHost, lines.name(of: field, is: "host") { return false }
+            return !noBody
+                || !(lines.name(of: field, is: "content-length") || lines.name(of: field, is: "transfer-encoding"))
         }
         if !hasHost || replaceHost {
             buffer.writeStaticString("host: ")

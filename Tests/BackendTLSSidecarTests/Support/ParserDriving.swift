@@ -30,7 +30,22 @@ extension UpstreamResponseHead {
 extension ClientRequestParser {
     mutating func parse(_ bytes: ByteBuffer, emit: (HTTPServerRequestPart) -> Void) throws(HTTP1Syntax.Malformed) {
         receive(bytes)
-        while let part = try next() { emit(part) }
+        while let part = try next() {
+            switch part {
+            case .head(let head): emit(.head(head.nioHead))
+            case .body(let bytes): emit(.body(bytes))
+            case .end(let trailers): emit(.end(trailers))
+            }
+        }
+    }
+}
+
+extension ClientRequestHead {
+    /// The head an app would send for `head` (its lines as NIO's encoder writes them), as read.
+    init(_ head: HTTPRequestHead) throws {
+        var block = "\(head.method.rawValue) \(head.uri) HTTP/\(head.version.major).\(head.version.minor)\r\n"
+        for (name, value) in head.headers { block += "\(name): \(value)\r\n" }
+        self = try ClientRequestHead.read(ByteBuffer(string: block))
     }
 }
 
