@@ -84,21 +84,24 @@ anon_kib() { status_sum RssAnon "$@"; }
 rss_kib() { status_sum VmRSS "$@"; }
 # minor page faults so far: an upper bound on the pages the process touched itself
 faults() { stat_sum '$8' "$@"; }
-# user + system CPU time in clock ticks (all threads)
+# user + system CPU time in clock ticks (all threads); each apart
 cpu_ticks() { stat_sum '$12 + $13' "$@"; }
+user_ticks() { stat_sum '$12' "$@"; }
+# the whole machine's busy time in clock ticks (user, nice, system, irq, softirq, steal): the proxy, wrk and the backend
+machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 proc_tree() {  # pid -> pid and its children
     echo "$1"
     pgrep -P "$1" 2>/dev/null || true
 }
 
-declare -A LABEL REQS RPS P50 P99 IDLE PEAK ERRS CPU ANON FAULTS
+declare -A LABEL REQS RPS P50 P99 IDLE PEAK ERRS CPU USER MACHINE ANON FAULTS
 ORDER=()
 
 # measure KEY LABEL URL "PIDS-FUNCTION-OR-EMPTY" [wrk -H args...]
 measure() {
     local key=$1 label=$2 url=$3 pidfn=$4
     shift 4
-    local sampler= cpu_before=0
+    local sampler= cpu_before=0 user_before=0 machine_before
     ORDER+=("$key")
     LABEL[$key]=$label
     if [ -n "$pidfn" ]; then
@@ -121,10 +124,14 @@ measure() {
         sampler=$!
         PIDS+=("$sampler")
         cpu_before=$(cpu_ticks $($pidfn))
+        user_before=$(user_ticks $($pidfn))
     fi
+    machine_before=$(machine_ticks)
     wrk "${WRK_ARGS[@]}" -d"$DURATION" "$@" "$url" >"$WORK/wrk.$key" 2>&1 || die "$label: wrk failed: $(cat "$WORK/wrk.$key")"
+    MACHINE[$key]=$(($(machine_ticks) - machine_before))
     if [ -n "$sampler" ]; then
         CPU[$key]=$(($(cpu_ticks $($pidfn)) - cpu_before))
+        USER[$key]=$(($(user_ticks $($pidfn)) - user_before))
         stop "$sampler"
         PEAK[$key]=$(cat "$WORK/peak.$key")
     fi
@@ -267,9 +274,9 @@ STRIPPED=$(stat -c %s "$WORK/sidecar.stripped")
 
 {
     for key in "${ORDER[@]}"; do
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" "${RPS[$key]}" "${P50[$key]}" \
-            "${P99[$key]}" "${IDLE[$key]:--}" "${PEAK[$key]:--}" "${CPU[$key]:--}" "${REQS[$key]}" "${ANON[$key]:--}" \
-            "${FAULTS[$key]:--}" "${ERRS[$key]:-}"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" "${RPS[$key]}" \
+            "${P50[$key]}" "${P99[$key]}" "${IDLE[$key]:--}" "${PEAK[$key]:--}" "${CPU[$key]:--}" "${REQS[$key]}" \
+            "${ANON[$key]:--}" "${FAULTS[$key]:--}" "${USER[$key]:--}" "${MACHINE[$key]}" "${ERRS[$key]:-}"
     done
 } >"$WORK/results.tsv"
 
@@ -286,10 +293,12 @@ def ms(text):
 
 r = {}
 for line in open(rows):
-    key, label, rps, p50, p99, idle, peak, cpu, reqs, anon, faults, errs = line.rstrip("\n").split("\t")
+    key, label, rps, p50, p99, idle, peak, cpu, reqs, anon, faults, user, machine, errs = line.rstrip("\n").split("\t")
     r[key] = dict(label=label, rps=float(rps), p50=ms(p50), p99=ms(p99),
                   idle=None if idle == "-" else int(idle) / 1024, peak=None if peak == "-" else int(peak) / 1024,
                   cpu=None if cpu == "-" else int(cpu) * tick_us / int(reqs), errs=errs.strip("; "),
+                  user=None if user == "-" else int(user) * tick_us / int(reqs),
+                  machine=int(machine) * tick_us / int(reqs), busy=int(machine) * tick_us / 1e6 / float(duration.rstrip("s")),
                   anon=None if anon == "-" else int(anon) / 1024, faults=None if faults == "-" else int(faults))
 
 print(f"sidecar bench: one nginx TLS backend, wrk -t2 -c16 -d{duration} --latency, keep-alive, {cpus} CPUs, loopback")
@@ -310,6 +319,18 @@ print(f"  HTTP mode vs direct   req/s {h['rps'] / r['direct']['rps']:.2f}x of th
 rs, fh = r["resumed"], r["full_handshake"]
 print(f"  new upstream connection per request, resumed vs full handshake: req/s {rs['rps'] / fh['rps']:.2f}x, "
       f"CPU/req {fh['cpu'] / rs['cpu']:.2f}x less")
+
+# What bounds a proxy's req/s on this machine: per request, the proxy's CPU plus that of wrk and the backend
+# (the rest of the machine's busy time) fill the CPUs. System time is the kernel's work for the proxy's reads and
+# writes, which any proxy relaying the same bytes pays; user time is its own code.
+print("CPU per request, user + system µs of the proxy, and the rest of the machine (wrk, backend):")
+for key in ("sidecar_http", "nginx", "haproxy", "sidecar_tcp"):
+    v = r[key]
+    print(f"  {v['label']:<18} {v['user']:5.1f} + {v['cpu'] - v['user']:5.1f}   rest {v['machine'] - v['cpu']:5.1f}"
+          f"   (machine {v['busy']:.2f} of {cpus} CPUs busy)")
+rest, nginx_system = n["machine"] - n["cpu"], n["cpu"] - n["user"]
+print(f"  => a proxy with no user time at all and nginx's system time would forward at most "
+      f"{(rest + n['cpu']) / (rest + nginx_system):.2f}x nginx's req/s here")
 
 ok = lambda c: "met" if c else "NOT met"
 print("goals:")
