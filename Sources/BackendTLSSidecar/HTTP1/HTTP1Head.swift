@@ -33,8 +33,13 @@ struct HTTP1Head {
     }
 
     func name(of field: Field, is lowercase: String) -> Bool {
-        guard field.name.count == lowercase.utf8.count else { return false }
-        return bytes.withUnsafeReadableBytes { HopByHopHeaders.equal($0[field.name], lowercase) }
+        bytes(field.name, are: lowercase)
+    }
+
+    /// Whether the bytes at `range` are `lowercase` in any case.
+    func bytes(_ range: Range<Int>, are lowercase: String) -> Bool {
+        guard range.count == lowercase.utf8.count else { return false }
+        return bytes.withUnsafeReadableBytes { HopByHopHeaders.equal($0[range], lowercase) }
     }
 
     func text(_ range: Range<Int>) -> String {
@@ -42,8 +47,10 @@ struct HTTP1Head {
     }
 
     /// The values of the fields named `lowercase`.
-    func values(named lowercase: String) -> some Sequence<String> {
-        fields.lazy.filter { self.name(of: $0, is: lowercase) }.map { self.text($0.value) }
+    func values(named lowercase: String) -> [String] {
+        var values: [String] = []
+        for field in fields where name(of: field, is: lowercase) { values.append(text(field.value)) }
+        return values
     }
 
     /// Every field as NIO's header list has it (for what needs one: requests, tests).
@@ -51,9 +58,24 @@ struct HTTP1Head {
         HTTPHeaders(fields.map { (text($0.name), text($0.value)) })
     }
 
-    /// Whether the connection stays open after this message (`HTTPHeaders.keepsAlive`'s rule).
+    /// Whether the connection stays open after this message, as NIO's `isKeepAlive` decides (any `close`, or
+    /// `keep-alive` more than once, closes; HTTP/1.1 stays open unless told), without its lowercased copies of
+    /// every `Connection` token for the usual single `keep-alive` or `close`.
     func keepsAlive(version: HTTPVersion) -> Bool {
-        HTTPHeaders.keepsAlive(connection: values(named: "connection"), version: version) { headers }
+        var keepAlives = 0
+        for field in fields where name(of: field, is: "connection") {
+            if bytes(field.value, are: "close") { return false }
+            guard bytes(field.value, are: "keep-alive") else {
+                // A list, or another token: NIO's rule (reached through a head, the only way it is public).
+                return HTTPRequestHead(version: version, method: .GET, uri: "/", headers: headers).isKeepAlive
+            }
+            keepAlives += 1
+        }
+        switch keepAlives {
+        case 0: return version.major == 1 && version.minor >= 1
+        case 1: return true
+        default: return false
+        }
     }
 
     /// Copies the field lines `keep` accepts as they came, each run of kept lines at once.

@@ -13,22 +13,12 @@ struct HopByHopHeaders {
     /// name nothing beyond the fixed set). A set: a head may list thousands.
     private var named: Set<String> = []
 
-    /// Reads the `Connection` header of `headers`.
-    init(_ headers: HTTPHeaders) {
-        self.init(connection: headers.lazy.filter { Self.equal($0.name, "connection") }.map(\.value))
-    }
-
-    /// Reads the `Connection` header of a head as it was read.
+    /// Reads the `Connection` fields of a head as it was read.
     init(_ head: HTTP1Head) {
-        self.init(connection: head.values(named: "connection"))
-    }
-
-    /// Reads the values of the `Connection` fields.
-    private init(connection values: some Sequence<String>) {
-        for value in values {
+        for field in head.fields where head.name(of: field, is: "connection") {
             // The usual values name nothing beyond the fixed set: no splitting, no lowercased copies.
-            if Self.equal(value, "keep-alive") || Self.equal(value, "close") { continue }
-            for token in value.split(separator: ",") {
+            if head.bytes(field.value, are: "keep-alive") || head.bytes(field.value, are: "close") { continue }
+            for token in head.text(field.value).split(separator: ",") {
                 let trimmed = token.trimmingSpaces.lowercased()
                 // Framing and the Host are never taken as hop-by-hop, whatever `Connection` names: dropping
                 // them would leave the backend reading a body as the next request.
@@ -36,10 +26,6 @@ struct HopByHopHeaders {
                 named.insert(trimmed)
             }
         }
-    }
-
-    func contains(_ name: String) -> Bool {
-        Self.isFixed(name) || (!named.isEmpty && named.contains(name.lowercased()))
     }
 
     /// Whether a field of a head as it was read is hop-by-hop.
@@ -89,37 +75,6 @@ struct HopByHopHeaders {
                 index += 1
             }
             return true
-        }
-    }
-}
-
-extension HTTPHeaders {
-    /// Whether the connection stays open after this message, as NIO's `isKeepAlive` decides (any `close`, or
-    /// `keep-alive` more than once, closes; HTTP/1.1 stays open unless told), without its lowercased copies of
-    /// every `Connection` token for the usual single `keep-alive` or `close`.
-    func keepsAlive(version: HTTPVersion) -> Bool {
-        Self.keepsAlive(
-            connection: lazy.filter { HopByHopHeaders.equal($0.name, "connection") }.map(\.value), version: version
-        ) { self }
-    }
-
-    /// The rule, on the values of a message's `Connection` fields; `headers` makes the whole list for NIO's rule.
-    static func keepsAlive(
-        connection values: some Sequence<String>, version: HTTPVersion, headers: () -> HTTPHeaders
-    ) -> Bool {
-        var keepAlives = 0
-        for value in values {
-            if HopByHopHeaders.equal(value, "close") { return false }
-            guard HopByHopHeaders.equal(value, "keep-alive") else {
-                // A list, or another token: NIO's rule (reached through a head, the only way it is public).
-                return HTTPRequestHead(version: version, method: .GET, uri: "/", headers: headers()).isKeepAlive
-            }
-            keepAlives += 1
-        }
-        switch keepAlives {
-        case 0: return version.major == 1 && version.minor >= 1
-        case 1: return true
-        default: return false
         }
     }
 }

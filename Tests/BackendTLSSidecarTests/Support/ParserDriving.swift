@@ -57,3 +57,10 @@ extension ByteBuffer {
         return withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) } == before
     }
 }
+
+extension HTTP1Head {
+    /// A request head with `headers`, as read.
+    init(request headers: HTTPHeaders) throws {
+        self = try ClientRequestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: headers)).lines
+    }
+}
