@@ -67,6 +67,11 @@ struct SidecarCommand: ParsableCommand {
         help: "Seconds an HTTP-mode client connection may sit idle (no request in flight) before it is closed.")
     var clientIdleTimeout = 120.0
 
+    @Option(
+        name: .customLong("client-send-timeout"),
+        help: "Seconds an HTTP-mode client may take none of an answer that backs up before it is closed.")
+    var clientSendTimeout = 60.0
+
     @OptionGroup var validation: ValidationOptions
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
@@ -98,7 +103,7 @@ struct SidecarCommand: ParsableCommand {
         for route in routes where SidecarConfiguration.Route(parsing: route, defaultNamespace: "default") == nil {
             throw ValidationError("--route \(route.debugDescription) is not LISTEN=SERVICE.NAMESPACE:PORT")
         }
-        guard connectTimeout > 0, handshakeTimeout > 0, clientIdleTimeout > 0 else {
+        guard connectTimeout > 0, handshakeTimeout > 0, clientIdleTimeout > 0, clientSendTimeout > 0 else {
             throw ValidationError("timeouts must be positive")
         }
     }
@@ -128,7 +133,8 @@ struct SidecarCommand: ParsableCommand {
             timeouts: .init(
                 connect: .milliseconds(Int64(connectTimeout * 1000)),
                 handshake: .milliseconds(Int64(handshakeTimeout * 1000)),
-                clientIdle: .milliseconds(Int64(clientIdleTimeout * 1000))),
+                clientIdle: .milliseconds(Int64(clientIdleTimeout * 1000)),
+                clientSend: .milliseconds(Int64(clientSendTimeout * 1000))),
             validation: validation.configuration())
         let metrics = SidecarMetrics()
         let application: SidecarApplication

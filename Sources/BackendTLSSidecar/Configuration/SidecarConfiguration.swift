@@ -36,15 +36,19 @@ public struct SidecarConfiguration: Sendable {
         /// HTTP-mode client connections with no request in flight and no bytes either way for this long are
         /// closed: a client that never finishes its request head holds nothing for ever.
         public var clientIdle: Duration
+        /// HTTP-mode client connections that take none of their answer for this long, while it backs up, are
+        /// closed: the backend connection waits for them meanwhile.
+        public var clientSend: Duration
 
         public init(
             connect: Duration = .seconds(5), handshake: Duration = .seconds(5), poolIdle: Duration = .seconds(60),
-            clientIdle: Duration = .seconds(120)
+            clientIdle: Duration = .seconds(120), clientSend: Duration = .seconds(60)
         ) {
             self.connect = connect
             self.handshake = handshake
             self.poolIdle = poolIdle
             self.clientIdle = clientIdle
+            self.clientSend = clientSend
         }
     }
 

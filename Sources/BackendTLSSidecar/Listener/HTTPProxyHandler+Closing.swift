@@ -2,7 +2,8 @@ import BackendTLSServerSupport
 import Logging
 import NIOCore
 
-/// How client connections end: idle ones are closed, and one that closes after an answer lingers.
+/// How client connections end: idle ones and ones that take none of their answer are closed, and one that closes
+/// after an answer lingers.
 extension HTTPProxyHandler {
     /// After the last answer: how long the client may go without sending anything before the connection closes
     /// in full, and how long it may linger at most (nginx's `lingering_timeout` and `lingering_time`).
@@ -32,7 +33,9 @@ extension HTTPProxyHandler {
             } else {
                 bodyOwed = nil
             }
-            guard state.isIdle || state.isDiscarding || bodyOwed != nil, pipelined.isEmpty else {
+            // Closing waits for the last answer to be written: a client that takes none of it, and sends nothing,
+            // is as idle as one between requests.
+            guard state.isIdle || state.isDiscarding || state.isClosing || bodyOwed != nil, pipelined.isEmpty else {
                 return scheduleIdleCheck(at: .now() + timeout, context: context)
             }
             let due = lastActivity + timeout
@@ -53,6 +56,37 @@ extension HTTPProxyHandler {
         }
     }
 
+    // MARK: Send stalls
+
+    /// The connection became unwritable (`stalled`: NIO holds more than its high-water mark for the client) or
+    /// writable again. A client that takes none of its answer for `--client-send-timeout` is closed, with its
+    /// backend connection: reading from the backend is paused meanwhile, so both would be held for as long as the
+    /// client stays (nginx's `send_timeout`). One that reads on, however slowly, makes the connection writable
+    /// again now and then, and each time the wait starts over.
+    func noteSendStall(_ stalled: Bool, context: ChannelHandlerContext) {
+        guard stalled else {
+            sendStalledSince = nil
+            sendCheck?.cancel()
+            sendCheck = nil
+            return
+        }
+        guard sendStalledSince == nil else { return }
+        let now = NIODeadline.now()
+        sendStalledSince = now
+        scheduleSendCheck(at: now + environment.configuration.timeouts.clientSend.timeAmount, context: context)
+    }
+
+    private func scheduleSendCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        sendCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            guard context.channel.isActive, let since = sendStalledSince else { return }
+            let timeout = environment.configuration.timeouts.clientSend.timeAmount
+            guard since + timeout <= .now() else { return scheduleSendCheck(at: since + timeout, context: context) }
+            environment.logger.warning(
+                "closing a client connection that took none of its answer", metadata: ["timeout": "\(timeout)"])
+            context.close(promise: nil)
+        }
+    }
+
     // MARK: Closing after an answer
 
     /// Closes the connection once `answered` (the last answer's last write) completes, lingering as nginx does.
@@ -65,6 +99,7 @@ extension HTTPProxyHandler {
     /// `lingerTimeout`, or `lingerTime` has passed.
     func close(after answered: EventLoopFuture<Void>, context: ChannelHandlerContext) {
         state = .closing
+        noteClientActivity()
         pipelined.removeAll()
         setClientReading(true, context: context)
         answered.assumeIsolated().whenComplete { [self] written in

@@ -32,6 +32,10 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     var lastActivity = NIODeadline.now()
     /// The idle check, or once the connection is closing, the end of its lingering.
     var closeCheck: Scheduled<Void>?
+    /// Since when the client has taken nothing of what waits to be written to it, while it is too much (NIO holds
+    /// more than its high-water mark), and the check that closes the connection if that lasts.
+    var sendStalledSince: NIODeadline?
+    var sendCheck: Scheduled<Void>?
     /// Whether reading from the client is on, as last set: most requests would set it on again, and each
     /// change goes through the channel's options.
     private(set) var clientReading = true
@@ -49,6 +53,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         closeCheck?.cancel()
         closeCheck = nil
+        noteSendStall(false, context: context)
     }
 
     /// Turns reading from the client on or off; nothing to do when it already is.
@@ -312,6 +317,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        noteSendStall(!context.channel.isWritable, context: context)
         if context.channel.isWritable, case .forwarding(let forwarding) = state, forwarding.upstreamPaused {
             forwarding.upstreamPaused = false
             setAutoRead(true, forwarding.upstream)
@@ -337,6 +343,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closeCheck?.cancel()
         closeCheck = nil
+        noteSendStall(false, context: context)
         if case .forwarding(let forwarding) = state { forwarding.upstream.close(promise: nil) }
         state = .idle
         pipelined.removeAll()

@@ -395,6 +395,44 @@ struct SidecarHTTPProtocolTests {
                 lines.last ?? ""), "\(lines)")
     }
 
+    /// `--client-send-timeout 1`: a client that takes none of a large answer is closed about a second after the
+    /// answer backs up, and its backend connection with it (reading from the backend was paused for it). The idle
+    /// test above holds the other side: with the default, a client that pauses for 3 s gets its whole answer.
+    @Test func clientTakingNoneOfItsAnswerIsClosed() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try bed.startTrustedBackend(arguments: ["--client-send-timeout", "1"])
+        try randomFile(bed.nginx.fileDirectory.appendingPathComponent("stalled.bin"), count: 32 << 20)
+        let script = #"""
+            import socket, sys, time
+            port, authority = int(sys.argv[1]), sys.argv[2]
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.connect(("127.0.0.1", port))
+                s.sendall(f"GET /files/stalled.bin HTTP/1.1\r\nHost: {authority}\r\n\r\n".encode())
+                time.sleep(4)
+                s.settimeout(10)
+                data, closed = bytearray(), False
+                try:
+                    while chunk := s.recv(1 << 20):
+                        data += chunk
+                    closed = True
+                except (socket.timeout, ConnectionResetError):
+                    closed = not isinstance(sys.exc_info()[1], socket.timeout)
+                print("closed" if closed else "open", len(data) - data.find(b"\r\n\r\n") - 4)
+            """#
+        let output = try ProcessRunner.run("python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)"])
+        let words = output.standardOutput.split(separator: " ").map {
+            $0.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(words.first == "closed", "\(output.standardOutput) \(output.standardError)\n\(bed.diagnostics)")
+        #expect((Int(words.last ?? "") ?? .max) < 32 << 20, "\(output.standardOutput)")
+        #expect(sidecar.log.contains("took none of its answer"), "\(sidecar.log)")
+        #expect(
+            try eventually { try sidecar.metric("backendtls_sidecar_upstream_connections") == 0 },
+            "the backend connection stayed open")
+    }
+
     // MARK: Connection handling
 
     /// Sends `wire` in one write and reads until the sidecar closes the connection (or 10 s pass).
