@@ -30,7 +30,8 @@ public final class KubeClient: Sendable {
     public let credentials: KubeCredentials
     let configuration: Configuration
     let http: HTTPClient
-    let metrics: KubeMetrics?
+    /// Where the client reports its requests; the informers that use it report there too.
+    public let metrics: KubeMetrics?
     let logger: Logger
 
     public init(

@@ -36,7 +36,7 @@ public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
         self.state = state
         self.validation = validation
         self.metrics = metrics
-        self.kubeMetrics = KubeMetrics(registry: metrics.registry)
+        self.kubeMetrics = client.metrics ?? KubeMetrics(registry: metrics.registry)
         self.informerConfiguration = informer
         self.logger = logger
     }
