@@ -69,7 +69,7 @@ struct SidecarCommand: ParsableCommand {
 
     @Option(
         name: .customLong("client-send-timeout"),
-        help: "Seconds an HTTP-mode client may take none of an answer that backs up before it is closed.")
+        help: "Seconds an HTTP-mode client's waiting answer may go without a write before the client is closed.")
     var clientSendTimeout = 60.0
 
     @OptionGroup var validation: ValidationOptions

@@ -36,8 +36,8 @@ public struct SidecarConfiguration: Sendable {
         /// HTTP-mode client connections with no request in flight and no bytes either way for this long are
         /// closed: a client that never finishes its request head holds nothing for ever.
         public var clientIdle: Duration
-        /// HTTP-mode client connections that take none of their answer for this long, while it backs up, are
-        /// closed: the backend connection waits for them meanwhile.
+        /// HTTP-mode client connections whose answer waits in the sidecar and of which nothing could be written for
+        /// this long are closed: the backend connection waits for them meanwhile.
         public var clientSend: Duration
 
         public init(

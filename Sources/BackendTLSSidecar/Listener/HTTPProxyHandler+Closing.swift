@@ -33,9 +33,7 @@ extension HTTPProxyHandler {
             } else {
                 bodyOwed = nil
             }
-            // Closing waits for the last answer to be written: a client that takes none of it, and sends nothing,
-            // is as idle as one between requests.
-            guard state.isIdle || state.isDiscarding || state.isClosing || bodyOwed != nil, pipelined.isEmpty else {
+            guard state.isIdle || state.isDiscarding || bodyOwed != nil, pipelined.isEmpty else {
                 return scheduleIdleCheck(at: .now() + timeout, context: context)
             }
             let due = lastActivity + timeout
@@ -58,31 +56,47 @@ extension HTTPProxyHandler {
 
     // MARK: Send stalls
 
-    /// The connection became unwritable (`stalled`: NIO holds more than its high-water mark for the client) or
-    /// writable again. A client that takes none of its answer for `--client-send-timeout` is closed, with its
-    /// backend connection: reading from the backend is paused meanwhile, so both would be held for as long as the
-    /// client stays (nginx's `send_timeout`). One that reads on, however slowly, makes the connection writable
-    /// again now and then, and each time the wait starts over.
-    func noteSendStall(_ stalled: Bool, context: ChannelHandlerContext) {
-        guard stalled else {
-            sendStalledSince = nil
-            sendCheck?.cancel()
-            sendCheck = nil
-            return
-        }
-        guard sendStalledSince == nil else { return }
-        let now = NIODeadline.now()
-        sendStalledSince = now
-        scheduleSendCheck(at: now + environment.configuration.timeouts.clientSend.timeAmount, context: context)
+    /// Starts watching what waits to be written to the client, if not already: when the connection backs up
+    /// (NIO holds more than its high-water mark) and when it closes after an answer that is still being written.
+    ///
+    /// A client of which none of it could be written for `--client-send-timeout` is closed, with its backend
+    /// connection, whose reading is paused meanwhile: nginx's `send_timeout`, which also counts from one write to
+    /// the next. The check compares NIO's count of bytes waiting with the last one it saw, so any of it written,
+    /// however little, starts the wait over. The kernel takes more only once the client has read about half of its
+    /// socket buffer, so a reader slower than that per timeout is cut, as nginx's would be. One timer per episode,
+    /// not per change of writability (a bulk transfer flips it on every read).
+    func watchSending(context: ChannelHandlerContext) {
+        guard sendCheck == nil, let waiting = Self.bytesWaiting(context), waiting > 0 else { return }
+        sendProgress = (NIODeadline.now(), waiting)
+        scheduleSendCheck(at: .now() + environment.configuration.timeouts.clientSend.timeAmount, context: context)
+    }
+
+    func stopWatchingSending() {
+        sendCheck?.cancel()
+        sendCheck = nil
+    }
+
+    private static func bytesWaiting(_ context: ChannelHandlerContext) -> Int? {
+        try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
     }
 
     private func scheduleSendCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {
         sendCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            guard context.channel.isActive, let since = sendStalledSince else { return }
+            sendCheck = nil
+            guard context.channel.isActive, let waiting = Self.bytesWaiting(context), waiting > 0 else { return }
             let timeout = environment.configuration.timeouts.clientSend.timeAmount
-            guard since + timeout <= .now() else { return scheduleSendCheck(at: since + timeout, context: context) }
+            let now = NIODeadline.now()
+            if waiting < sendProgress.waiting {
+                // Some was taken: the wait starts over.
+                sendProgress = (now, waiting)
+                return scheduleSendCheck(at: now + timeout, context: context)
+            }
+            guard sendProgress.since + timeout <= now else {
+                return scheduleSendCheck(at: sendProgress.since + timeout, context: context)
+            }
             environment.logger.warning(
-                "closing a client connection that took none of its answer", metadata: ["timeout": "\(timeout)"])
+                "closing a client connection that took none of its answer",
+                metadata: ["timeout": "\(timeout)", "waiting": "\(waiting) bytes"])
             context.close(promise: nil)
         }
     }
@@ -99,7 +113,8 @@ extension HTTPProxyHandler {
     /// `lingerTimeout`, or `lingerTime` has passed.
     func close(after answered: EventLoopFuture<Void>, context: ChannelHandlerContext) {
         state = .closing
-        noteClientActivity()
+        // What is left of the answer must be taken before the connection can close.
+        watchSending(context: context)
         pipelined.removeAll()
         setClientReading(true, context: context)
         answered.assumeIsolated().whenComplete { [self] written in

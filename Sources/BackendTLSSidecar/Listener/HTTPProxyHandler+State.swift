@@ -26,11 +26,6 @@ extension HTTPProxyHandler {
             if case .discarding = self { return true }
             return false
         }
-
-        var isClosing: Bool {
-            if case .closing = self { return true }
-            return false
-        }
     }
 
     /// A class: the state is read on every request and response part, and copying a struct that holds the

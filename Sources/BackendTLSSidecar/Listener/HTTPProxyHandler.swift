@@ -32,9 +32,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     var lastActivity = NIODeadline.now()
     /// The idle check, or once the connection is closing, the end of its lingering.
     var closeCheck: Scheduled<Void>?
-    /// Since when the client has taken nothing of what waits to be written to it, while it is too much (NIO holds
-    /// more than its high-water mark), and the check that closes the connection if that lasts.
-    var sendStalledSince: NIODeadline?
+    /// Since when the client has taken nothing of what waits to be written to it, and how much that was; the check
+    /// that closes the connection if that lasts (see HTTPProxyHandler+Closing.swift).
+    var sendProgress = (since: NIODeadline.now(), waiting: 0)
     var sendCheck: Scheduled<Void>?
     /// Whether reading from the client is on, as last set: most requests would set it on again, and each
     /// change goes through the channel's options.
@@ -53,7 +53,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         closeCheck?.cancel()
         closeCheck = nil
-        noteSendStall(false, context: context)
+        stopWatchingSending()
     }
 
     /// Turns reading from the client on or off; nothing to do when it already is.
@@ -317,7 +317,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        noteSendStall(!context.channel.isWritable, context: context)
+        if !context.channel.isWritable { watchSending(context: context) }
         if context.channel.isWritable, case .forwarding(let forwarding) = state, forwarding.upstreamPaused {
             forwarding.upstreamPaused = false
             setAutoRead(true, forwarding.upstream)
@@ -343,7 +343,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closeCheck?.cancel()
         closeCheck = nil
-        noteSendStall(false, context: context)
+        stopWatchingSending()
         if case .forwarding(let forwarding) = state { forwarding.upstream.close(promise: nil) }
         state = .idle
         pipelined.removeAll()

@@ -54,12 +54,19 @@ struct SidecarKubeModeTests {
         #expect(!server.requests.contains { $0.path.contains("secrets") })
 
         // A status-only write (what a gateway controller does constantly) keeps the pooled connection. Pools are
-        // per event loop and client connections are spread over the loops in turn (with the sidecar's own
-        // connections to the API server in between): first every loop gets a pooled connection, so that the
-        // request after the write finds one whichever loop serves it.
-        for index in 0..<3 {
-            #expect(try sidecar.get("backend:\(port)", path: "/prime-\(index)").status == 200, "\(bed.diagnostics)")
-        }
+        // per event loop, and connections are given to the loops in turn, whatever they are for: the sidecar's
+        // own to the API server, and a scrape of its metrics, come in between. So first every loop gets a pooled
+        // connection (one per loop: sequential requests reuse it), by requests in batches with no scrape among
+        // them, so that the request after the write finds one whichever loop serves it.
+        let loops = Double(ProcessInfo.processInfo.activeProcessorCount)
+        var batches = 0
+        repeat {
+            for index in 0..<3 {
+                let path = "/prime-\(batches)-\(index)"
+                #expect(try sidecar.get("backend:\(port)", path: path).status == 200, "\(bed.diagnostics)")
+            }
+            batches += 1
+        } while try sidecar.metric("backendtls_sidecar_upstream_connections") < loops && batches < 10
         let handshakes = try sidecar.metric("backendtls_sidecar_upstream_handshakes_total", ["result": "success"])
         #expect(handshakes >= 1)
         var withStatus = try ManifestParser.parse(Manifest.policy("backend", service: "backend"), source: "p")[0]
