@@ -41,6 +41,12 @@ import Testing
         #expect(try kept(headers) == ["X-Kept"])
     }
 
+    /// The `Connection` list is split on the comma byte, whatever character comes before it.
+    @Test func connectionTokensAreSplitOnTheCommaByte() throws {
+        let headers = HTTPHeaders([("Connection", "x-a\u{0600},X-B"), ("X-B", "1"), ("X-C", "2")])
+        #expect(try kept(headers) == ["X-C"])
+    }
+
     @Test func framingAndHostAreNeverTakenAsHopByHop() throws {
         let headers = HTTPHeaders([
             ("Connection", "Content-Length, Transfer-Encoding, HOST"), ("Host", "a"), ("Content-Length", "3"),

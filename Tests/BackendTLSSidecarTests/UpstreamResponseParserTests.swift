@@ -202,4 +202,15 @@ import Testing
         let heldOnlyHere = read.isHeldOnlyHere()
         #expect(heldOnlyHere)
     }
+
+    /// Lists are split on the comma byte: a prepended character (U+0600, bytes D8 80) before the comma joins it
+    /// as a Character, and a split by Characters read one coding, not chunked last, and the body until the close.
+    @Test func codingsAreSplitOnTheCommaByte() throws {
+        let wire: [UInt8] =
+            Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip".utf8) + [0xD8, 0x80]
+            + Array(",chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n".utf8)
+        let responses = try Self.parse(wire).get()
+        #expect(responses.first?.body == Array("abc".utf8))
+        #expect(responses.first?.ended == true)
+    }
 }

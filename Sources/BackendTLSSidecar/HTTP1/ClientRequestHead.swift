@@ -7,7 +7,7 @@ struct ClientRequestHead {
     let method: HTTPMethod
     let uri: String
     let version: HTTPVersion
-    /// Whether the connection stays open after this request, as NIO decides it (`HTTPHeaders.keepsAlive`).
+    /// Whether the connection stays open after this request, as NIO decides it (`HTTP1Head.keepsAlive`).
     let keepsAlive: Bool
     /// The request line and the fields.
     let lines: HTTP1Head

@@ -4,8 +4,8 @@ import NIOHTTP1
 /// A head as it was read and checked: its bytes (the start line and the field lines, each with its CRLF) and where
 /// each field's name and value lie in them.
 ///
-/// A response is forwarded by copying the lines it keeps as they came. Making a String of every name and value
-/// and a header list of them, to write them out again, was most of what relaying a response head cost.
+/// Requests and responses are forwarded by copying the lines they keep as they came. Making a String of every name
+/// and value and a header list of them, to write them out again, was most of what relaying a head cost.
 struct HTTP1Head {
     /// Offsets into the head's readable bytes.
     struct Field {
@@ -46,14 +46,31 @@ struct HTTP1Head {
         bytes.withUnsafeReadableBytes { HTTP1Syntax.text($0[range]) }
     }
 
-    /// The values of the fields named `lowercase`.
-    func values(named lowercase: String) -> [String] {
-        var values: [String] = []
-        for field in fields where name(of: field, is: lowercase) { values.append(text(field.value)) }
-        return values
+    /// The elements of a field's comma-separated list (RFC 9110 5.6.1), without the whitespace around them, empty
+    /// ones included. Split on the comma byte: a String split by Characters would join a comma to a combining or
+    /// prepended character before or after it, and read a list other than the one sent.
+    func elements(of field: Field) -> [Range<Int>] {
+        bytes.withUnsafeReadableBytes { bytes in
+            var elements: [Range<Int>] = []
+            var start = field.value.lowerBound
+            while true {
+                let end =
+                    bytes[start..<field.value.upperBound].firstIndex(of: UInt8(ascii: ",")) ?? field.value.upperBound
+                var element = start..<end
+                while let first = element.first, bytes[first] == 0x20 || bytes[first] == 0x09 {
+                    element = element.dropFirst()
+                }
+                while let last = element.last, bytes[last] == 0x20 || bytes[last] == 0x09 {
+                    element = element.dropLast()
+                }
+                elements.append(element)
+                guard end < field.value.upperBound else { return elements }
+                start = end + 1
+            }
+        }
     }
 
-    /// Every field as NIO's header list has it (for what needs one: requests, tests).
+    /// Every field as NIO's header list has it (for NIO's keep-alive rule on unusual `Connection` values, and tests).
     var headers: HTTPHeaders {
         HTTPHeaders(fields.map { (text($0.name), text($0.value)) })
     }

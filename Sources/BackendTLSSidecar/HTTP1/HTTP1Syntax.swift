@@ -127,7 +127,7 @@ enum HTTP1Syntax {
         of head: HTTP1Head, party: String
     ) throws(Malformed) -> (length: Int?, chunked: Bool, codings: Bool) {
         var length: Int?
-        var codings: [Substring] = []
+        var codings: [Bool] = []
         for field in head.fields {
             if head.name(of: field, is: "content-length") {
                 guard length == nil else { throw fail("the \(party) sent Content-Length twice") }
@@ -137,22 +137,21 @@ enum HTTP1Syntax {
                 }
                 length = Int(value)
             } else if head.name(of: field, is: "transfer-encoding") {
-                let value = head.text(field.value)
-                for coding in value.split(separator: ",", omittingEmptySubsequences: false) {
-                    let coding = coding.trimmingSpaces
+                for coding in head.elements(of: field) {
                     // RFC 9110 ignores empty list elements; llhttp does not take `chunked,` as chunked.
-                    guard !coding.isEmpty else { throw fail("the \(party) sent Transfer-Encoding \"\(value)\"") }
-                    codings.append(coding)
+                    guard !coding.isEmpty else {
+                        throw fail("the \(party) sent Transfer-Encoding \"\(head.text(field.value))\"")
+                    }
+                    codings.append(head.bytes(coding, are: "chunked"))
                 }
             }
         }
         guard !codings.isEmpty else { return (length, false, false) }
         guard length == nil else { throw fail("the \(party) sent both Transfer-Encoding and Content-Length") }
-        let chunked = codings.map { HopByHopHeaders.equal(String($0), "chunked") }
-        guard !chunked.dropLast().contains(true) else {
+        guard !codings.dropLast().contains(true) else {
             throw fail("the \(party) applied chunked before another coding")
         }
-        return (nil, chunked.last == true, chunked.last != true)
+        return (nil, codings.last == true, codings.last != true)
     }
 
     static func text(_ bytes: UnsafeRawBufferPointer.SubSequence) -> String {
@@ -230,15 +229,5 @@ enum HTTP1Syntax {
     /// Visible characters, space, tab and obs-text (RFC 9110 5.5); no other control characters.
     static func isFieldValueByte(_ byte: UInt8) -> Bool {
         byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
-    }
-}
-
-extension Substring {
-    /// Without the optional whitespace (spaces and tabs) around a list element or field value (RFC 9110 5.6.3).
-    var trimmingSpaces: Substring {
-        var trimmed = self
-        while let first = trimmed.first, first == " " || first == "\t" { trimmed.removeFirst() }
-        while let last = trimmed.last, last == " " || last == "\t" { trimmed.removeLast() }
-        return trimmed
     }
 }

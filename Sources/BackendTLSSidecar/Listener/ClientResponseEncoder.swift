@@ -54,7 +54,7 @@ struct ClientResponseEncoder {
             !hopByHop.contains(field, in: lines) && framing.keeps { lines.name(of: field, is: $0) }
         }
         if framing == .chunked {
-            Self.writeChunkedCoding(after: lines.values(named: "transfer-encoding"), into: &buffer)
+            Self.writeChunkedCoding(after: lines, into: &buffer)
         }
         if http10Client, keepAlive { buffer.writeStaticString("connection: keep-alive\r\n") }
         if !keepAlive { buffer.writeStaticString("connection: close\r\n") }
@@ -167,13 +167,13 @@ struct ClientResponseEncoder {
 
     /// `Transfer-Encoding` for a body chunked again: the backend's other codings first (the body is still coded
     /// with them; only chunking was taken off), then `chunked`.
-    private static func writeChunkedCoding(after values: some Sequence<String>, into buffer: inout ByteBuffer) {
+    private static func writeChunkedCoding(after head: HTTP1Head, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("transfer-encoding: ")
-        for value in values {
-            for coding in value.split(separator: ",") {
-                let coding = coding.trimmingSpaces
-                guard !coding.isEmpty, !HopByHopHeaders.equal(String(coding), "chunked") else { continue }
-                buffer.writeSubstring(coding)
+        for field in head.fields where head.name(of: field, is: "transfer-encoding") {
+            for coding in head.elements(of: field) where !coding.isEmpty && !head.bytes(coding, are: "chunked") {
+                head.bytes.withUnsafeReadableBytes {
+                    _ = buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[coding]))
+                }
                 buffer.writeStaticString(", ")
             }
         }

@@ -18,11 +18,11 @@ struct HopByHopHeaders {
         for field in head.fields where head.name(of: field, is: "connection") {
             // The usual values name nothing beyond the fixed set: no splitting, no lowercased copies.
             if head.bytes(field.value, are: "keep-alive") || head.bytes(field.value, are: "close") { continue }
-            for token in head.text(field.value).split(separator: ",") {
-                let trimmed = token.trimmingSpaces.lowercased()
+            for token in head.elements(of: field) where !token.isEmpty {
+                let trimmed = head.text(token).lowercased()
                 // Framing and the Host are never taken as hop-by-hop, whatever `Connection` names: dropping
                 // them would leave the backend reading a body as the next request.
-                guard !trimmed.isEmpty, !Self.isFixed(trimmed), !Self.framing.contains(trimmed) else { continue }
+                guard !Self.isFixed(trimmed), !Self.framing.contains(trimmed) else { continue }
                 named.insert(trimmed)
             }
         }
