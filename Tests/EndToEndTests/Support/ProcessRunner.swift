@@ -28,16 +28,18 @@ enum ProcessRunner {
 
     static var backendtls: String { builtBinary("backendtls") }
 
-    /// - Parameter timeout: a process still running then is killed and its standard error says so: a test whose
-    ///   client waits for bytes that never come fails instead of hanging, and leaves nothing running behind it.
+    /// - Parameter timeout: a process still running then is killed, with every process it started, and its standard
+    ///   error says so: a test whose client waits for bytes that never come fails instead of hanging, and leaves
+    ///   nothing running behind it. coreutils' `timeout` runs it in a process group of its own and is the one that
+    ///   waits for it, so no other process can be hit by the kill.
     @discardableResult
     static func run(
         _ executable: String, _ arguments: [String], input: String? = nil, in directory: URL? = nil,
         timeout: TimeInterval = 120
     ) throws -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
-        process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["timeout", "--signal=KILL", String(timeout), executable] + arguments
         if let directory { process.currentDirectoryURL = directory }
         let stdout = Pipe()
         let stderr = Pipe()
@@ -46,46 +48,19 @@ enum ProcessRunner {
         process.standardError = stderr
         process.standardInput = stdin
         try process.run()
-        let deadline = Deadline(pid: process.processIdentifier)
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { deadline.expire() }
         if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
         try stdin.fileHandleForWriting.close()
         let outData = stdout.fileHandleForReading.readDataToEndOfFile()
         let errData = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let killed = deadline.finish()
+        // `timeout` kills its whole group, itself included.
+        let killed = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
         return Output(
             status: process.terminationStatus,
             standardOutput: String(decoding: outData, as: UTF8.self),
             standardError: String(decoding: errData, as: UTF8.self)
-                + (killed ? "\n[killed: \(executable) still ran after \(Int(timeout)) s]" : "")
+                + (killed ? "\n[killed: \(executable) still ran after \(timeout) s]" : "")
         )
-    }
-
-    /// Kills a process that outlives its time, unless it has been waited for (its pid could be reused then).
-    private final class Deadline: @unchecked Sendable {
-        private let lock = NSLock()
-        private let pid: Int32
-        private var finished = false
-        private var killed = false
-
-        init(pid: Int32) { self.pid = pid }
-
-        func expire() {
-            lock.withLock {
-                guard !finished else { return }
-                killed = true
-                kill(pid, SIGKILL)
-            }
-        }
-
-        /// - Returns: whether the process was killed.
-        func finish() -> Bool {
-            lock.withLock {
-                finished = true
-                return killed
-            }
-        }
     }
 
     /// A fresh temporary directory, removed by the caller when done.
