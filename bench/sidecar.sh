@@ -94,14 +94,14 @@ proc_tree() {  # pid -> pid and its children
     pgrep -P "$1" 2>/dev/null || true
 }
 
-declare -A LABEL REQS RPS P50 P99 IDLE PEAK ERRS CPU USER MACHINE ANON FAULTS
+declare -A LABEL REQS RPS P50 P99 IDLE PEAK ERRS CPU USER MACHINE REST ANON FAULTS
 ORDER=()
 
 # measure KEY LABEL URL "PIDS-FUNCTION-OR-EMPTY" [wrk -H args...]
 measure() {
     local key=$1 label=$2 url=$3 pidfn=$4
     shift 4
-    local sampler= cpu_before=0 user_before=0 machine_before
+    local sampler= cpu_before=0 user_before=0 machine_before backend_before
     ORDER+=("$key")
     LABEL[$key]=$label
     if [ -n "$pidfn" ]; then
@@ -127,8 +127,16 @@ measure() {
         user_before=$(user_ticks $($pidfn))
     fi
     machine_before=$(machine_ticks)
-    wrk "${WRK_ARGS[@]}" -d"$DURATION" "$@" "$url" >"$WORK/wrk.$key" 2>&1 || die "$label: wrk failed: $(cat "$WORK/wrk.$key")"
+    backend_before=$(cpu_ticks $(proc_tree "$BACKEND_PID"))
+    # wrk's own CPU time (its rusage, in clock ticks), for what the load generator costs per request
+    python3 -c 'import os, resource, subprocess, sys
+code = subprocess.run(sys.argv[2:]).returncode
+used = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write(str(round((used.ru_utime + used.ru_stime) * os.sysconf("SC_CLK_TCK"))))
+sys.exit(code)' "$WORK/wrk-cpu.$key" wrk "${WRK_ARGS[@]}" -d"$DURATION" "$@" "$url" >"$WORK/wrk.$key" 2>&1 ||
+        die "$label: wrk failed: $(cat "$WORK/wrk.$key")"
     MACHINE[$key]=$(($(machine_ticks) - machine_before))
+    REST[$key]=$(($(cpu_ticks $(proc_tree "$BACKEND_PID")) - backend_before + $(cat "$WORK/wrk-cpu.$key")))
     if [ -n "$sampler" ]; then
         CPU[$key]=$(($(cpu_ticks $($pidfn)) - cpu_before))
         USER[$key]=$(($(user_ticks $($pidfn)) - user_before))
@@ -274,9 +282,10 @@ STRIPPED=$(stat -c %s "$WORK/sidecar.stripped")
 
 {
     for key in "${ORDER[@]}"; do
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" "${RPS[$key]}" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" "${RPS[$key]}" \
             "${P50[$key]}" "${P99[$key]}" "${IDLE[$key]:--}" "${PEAK[$key]:--}" "${CPU[$key]:--}" "${REQS[$key]}" \
-            "${ANON[$key]:--}" "${FAULTS[$key]:--}" "${USER[$key]:--}" "${MACHINE[$key]}" "${ERRS[$key]:-}"
+            "${ANON[$key]:--}" "${FAULTS[$key]:--}" "${USER[$key]:--}" "${MACHINE[$key]}" "${REST[$key]}" \
+            "${ERRS[$key]:-}"
     done
 } >"$WORK/results.tsv"
 
@@ -284,6 +293,8 @@ python3 - "$WORK/results.tsv" "$SIZE" "$STRIPPED" "$DURATION" "$(nproc)" "$(getc
 import sys
 rows, size, stripped, duration, cpus = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 tick_us = 1e6 / int(sys.argv[6])
+# wrk's -d: 15s, 2m, 1h
+wrk_seconds = float(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]] if duration[-1] in "smh" else float(duration)
 
 def ms(text):
     for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
@@ -293,12 +304,14 @@ def ms(text):
 
 r = {}
 for line in open(rows):
-    key, label, rps, p50, p99, idle, peak, cpu, reqs, anon, faults, user, machine, errs = line.rstrip("\n").split("\t")
+    key, label, rps, p50, p99, idle, peak, cpu, reqs, anon, faults, user, machine, rest, errs = line.rstrip(
+        "\n").split("\t")
     r[key] = dict(label=label, rps=float(rps), p50=ms(p50), p99=ms(p99),
                   idle=None if idle == "-" else int(idle) / 1024, peak=None if peak == "-" else int(peak) / 1024,
                   cpu=None if cpu == "-" else int(cpu) * tick_us / int(reqs), errs=errs.strip("; "),
                   user=None if user == "-" else int(user) * tick_us / int(reqs),
-                  machine=int(machine) * tick_us / int(reqs), busy=int(machine) * tick_us / 1e6 / float(duration.rstrip("s")),
+                  machine=int(machine) * tick_us / int(reqs), rest=int(rest) * tick_us / int(reqs),
+                  busy=int(machine) * tick_us / 1e6 / wrk_seconds,
                   anon=None if anon == "-" else int(anon) / 1024, faults=None if faults == "-" else int(faults))
 
 print(f"sidecar bench: one nginx TLS backend, wrk -t2 -c16 -d{duration} --latency, keep-alive, {cpus} CPUs, loopback")
@@ -321,16 +334,17 @@ print(f"  new upstream connection per request, resumed vs full handshake: req/s 
       f"CPU/req {fh['cpu'] / rs['cpu']:.2f}x less")
 
 # What bounds a proxy's req/s on this machine: per request, the proxy's CPU plus that of wrk and the backend
-# (the rest of the machine's busy time) fill the CPUs. System time is the kernel's work for the proxy's reads and
+# (measured from their own CPU times) fill the CPUs. System time is the kernel's work for the proxy's reads and
 # writes, which any proxy relaying the same bytes pays; user time is its own code.
-print("CPU per request, user + system µs of the proxy, and the rest of the machine (wrk, backend):")
+print("CPU per request, user + system µs of the proxy, and wrk's and the backend's:")
 for key in ("sidecar_http", "nginx", "haproxy", "sidecar_tcp"):
     v = r[key]
-    print(f"  {v['label']:<18} {v['user']:5.1f} + {v['cpu'] - v['user']:5.1f}   rest {v['machine'] - v['cpu']:5.1f}"
+    print(f"  {v['label']:<18} {v['user']:5.1f} + {v['cpu'] - v['user']:5.1f}   wrk and backend {v['rest']:5.1f}"
           f"   (machine {v['busy']:.2f} of {cpus} CPUs busy)")
-rest, nginx_system = n["machine"] - n["cpu"], n["cpu"] - n["user"]
-print(f"  => a proxy with no user time at all and nginx's system time would forward at most "
-      f"{(rest + n['cpu']) / (rest + nginx_system):.2f}x nginx's req/s here")
+nginx_system = n["cpu"] - n["user"]
+bound = int(cpus) * 1e6 / (n["rest"] + nginx_system)
+print(f"  => with all {cpus} CPUs busy, a proxy with no user time at all and nginx's system time would forward at most "
+      f"{bound:,.0f} req/s, {bound / n['rps']:.2f}x nginx's")
 
 ok = lambda c: "met" if c else "NOT met"
 print("goals:")
