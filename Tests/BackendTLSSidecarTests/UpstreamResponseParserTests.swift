@@ -194,13 +194,11 @@ import Testing
     func readBufferIsLetGo(wire: String) throws {
         var parser = UpstreamResponseParser()
         parser.expectResponse(to: .GET)
-        var read = ByteBufferAllocator().buffer(capacity: 32 << 10)
-        read.writeString(wire)
-        var parts = 0
-        try parser.parse(read) { _ in parts += 1 }
-        #expect(parts == (wire.hasSuffix("ok") ? 3 : 0))
-        let heldOnlyHere = read.isHeldOnlyHere()
-        #expect(heldOnlyHere)
+        let parsed = try parseLettingGo(wire, capacity: 32 << 10) { read, count in
+            try parser.parse(read) { _ in count() }
+        }
+        #expect(parsed.parts == (wire.hasSuffix("ok") ? 3 : 0))
+        #expect(parsed.letGo)
     }
 
     /// Lists are split on the comma byte: a prepended character (U+0600, bytes D8 80) before the comma joins it

@@ -49,13 +49,19 @@ extension ClientRequestHead {
     }
 }
 
-extension ByteBuffer {
-    /// Whether nothing else holds this buffer's storage: clearing a buffer held elsewhere moves it to new storage.
-    mutating func isHeldOnlyHere() -> Bool {
-        let before = withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
-        clear()
-        return withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) } == before
-    }
+/// Feeds `wire`, in a buffer of `capacity` bytes, to `parse` (which counts each part it hands out with the
+/// closure it is given): how many parts came out, and whether the parser then held the buffer no more (clearing a
+/// buffer held elsewhere moves it to new storage).
+func parseLettingGo(
+    _ wire: String, capacity: Int, parse: (ByteBuffer, () -> Void) throws -> Void
+) throws -> (parts: Int, letGo: Bool) {
+    var read = ByteBufferAllocator().buffer(capacity: capacity)
+    read.writeString(wire)
+    var parts = 0
+    try parse(read) { parts += 1 }
+    let before = read.withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
+    read.clear()
+    return (parts, read.withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) } == before)
 }
 
 extension HTTP1Head {
