@@ -61,13 +61,14 @@ extension HTTPProxyHandler {
     ///
     /// A client of which none of it could be written for `--client-send-timeout` is closed, with its backend
     /// connection, whose reading is paused meanwhile: nginx's `send_timeout`, which also counts from one write to
-    /// the next. The check compares NIO's count of bytes waiting with the last one it saw, so any of it written,
-    /// however little, starts the wait over. The kernel takes more only once the client has read about half of its
-    /// socket buffer, so a reader slower than that per timeout is cut, as nginx's would be. One timer per episode,
-    /// not per change of writability (a bulk transfer flips it on every read).
+    /// the next. Something was written if NIO's count of bytes waiting fell since the check last saw it, or if the
+    /// connection became writable in between (after which more of the answer is added: the count alone would
+    /// miss that), so any write, however small, starts the wait over. The kernel takes more only once the client
+    /// has read about half of its socket buffer, so a reader slower than that per timeout is cut, as nginx's
+    /// would be. One timer per episode, not per change of writability (a bulk transfer flips it on every read).
     func watchSending(context: ChannelHandlerContext) {
         guard sendCheck == nil, let waiting = Self.bytesWaiting(context), waiting > 0 else { return }
-        sendProgress = (NIODeadline.now(), waiting)
+        sendProgress = (NIODeadline.now(), waiting, writableTimes)
         scheduleSendCheck(at: .now() + environment.configuration.timeouts.clientSend.timeAmount, context: context)
     }
 
@@ -86,9 +87,9 @@ extension HTTPProxyHandler {
             guard context.channel.isActive, let waiting = Self.bytesWaiting(context), waiting > 0 else { return }
             let timeout = environment.configuration.timeouts.clientSend.timeAmount
             let now = NIODeadline.now()
-            if waiting < sendProgress.waiting {
+            if waiting < sendProgress.waiting || writableTimes != sendProgress.writableTimes {
                 // Some was taken: the wait starts over.
-                sendProgress = (now, waiting)
+                sendProgress = (now, waiting, writableTimes)
                 return scheduleSendCheck(at: now + timeout, context: context)
             }
             guard sendProgress.since + timeout <= now else {
