@@ -15,6 +15,9 @@ struct ClientResponseEncoder {
     private var connect = false
     /// The body is written in chunks.
     private var chunked = false
+    /// Every byte handed to NIO for the app so far: less NIO's count of bytes still waiting, what has reached the
+    /// kernel. It only grows, so the send check (HTTPProxyHandler+Closing.swift) measures progress by it.
+    private(set) var bytesQueued = 0
 
     /// Set when a request starts: what its response may carry.
     mutating func startRequest(method: HTTPMethod) {
@@ -79,16 +82,22 @@ struct ClientResponseEncoder {
         return buffer
     }
 
+    /// Hands bytes for the app to NIO, counted.
+    mutating func write(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>? = nil, context: ChannelHandlerContext) {
+        bytesQueued &+= bytes.readableBytes
+        context.write(NIOAny(bytes), promise: promise)
+    }
+
     /// Writes a part of the body (nothing for a response that has none).
-    func writeBody(_ part: ByteBuffer, context: ChannelHandlerContext) {
+    mutating func writeBody(_ part: ByteBuffer, context: ChannelHandlerContext) {
         guard !suppressBody, part.readableBytes > 0 else { return }
-        guard chunked else { return context.write(NIOAny(part), promise: nil) }
+        guard chunked else { return write(part, context: context) }
         var size = context.channel.allocator.buffer(capacity: 20)
         size.writeString(String(part.readableBytes, radix: 16))
         size.writeStaticString("\r\n")
-        context.write(NIOAny(size), promise: nil)
-        context.write(NIOAny(part), promise: nil)
-        context.write(NIOAny(ByteBuffer.crlf), promise: nil)
+        write(size, context: context)
+        write(part, context: context)
+        write(ByteBuffer.crlf, context: context)
     }
 
     /// Ends the body and flushes; `promise` completes once everything before it is written.
@@ -100,7 +109,7 @@ struct ClientResponseEncoder {
         }
         guard chunked else {
             // Nothing to write, but the promise must complete after what came before it.
-            if let promise { context.write(NIOAny(ByteBuffer()), promise: promise) }
+            if let promise { write(ByteBuffer(), promise: promise, context: context) }
             return context.flush()
         }
         var last = context.channel.allocator.buffer(capacity: 64)
@@ -109,7 +118,8 @@ struct ClientResponseEncoder {
             Self.writeHeader(name, value, into: &last)
         }
         last.writeStaticString("\r\n")
-        context.writeAndFlush(NIOAny(last), promise: promise)
+        write(last, promise: promise, context: context)
+        context.flush()
     }
 
     // MARK: Framing

@@ -33,7 +33,8 @@ extension HTTPProxyHandler {
             } else {
                 bodyOwed = nil
             }
-            guard state.isIdle || state.isDiscarding || bodyOwed != nil, pipelined.isEmpty else {
+            // While part of an answer waits for the client, the send check decides (its timeout may be longer).
+            guard state.isIdle || state.isDiscarding || bodyOwed != nil, pipelined.isEmpty, sendCheck == nil else {
                 return scheduleIdleCheck(at: .now() + timeout, context: context)
             }
             let due = lastActivity + timeout
@@ -56,25 +57,31 @@ extension HTTPProxyHandler {
 
     // MARK: Send stalls
 
-    /// Starts watching what waits to be written to the client, if not already: when the connection backs up
-    /// (NIO holds more than its high-water mark) and when it closes after an answer that is still being written.
+    /// Starts watching what waits to be written to the client, if anything does and no watch runs: when the
+    /// connection backs up (NIO holds more than its high-water mark), when an answer ends, and when the connection
+    /// closes after its last answer.
     ///
-    /// A client of which none of it could be written for `--client-send-timeout` is closed, with its backend
+    /// A client of which nothing more could be written for `--client-send-timeout` is closed, with its backend
     /// connection, whose reading is paused meanwhile: nginx's `send_timeout`, which also counts from one write to
-    /// the next. Something was written if NIO's count of bytes waiting fell since the check last saw it, or if the
-    /// connection became writable in between (after which more of the answer is added: the count alone would
-    /// miss that), so any write, however small, starts the wait over. The kernel takes more only once the client
-    /// has read about half of its socket buffer, so a reader slower than that per timeout is cut, as nginx's
-    /// would be. One timer per episode, not per change of writability (a bulk transfer flips it on every read).
+    /// the next. What was written is every byte handed to NIO for the client (which only grows) less NIO's count
+    /// of those still waiting; any growth, however small, starts the wait over. The check looks every quarter of
+    /// the timeout, so a client is closed between one and one and a quarter timeouts after its last write. The
+    /// kernel takes more only once the client has read about half of its socket buffer, so a reader slower than
+    /// that per timeout is cut, as nginx's would be.
     func watchSending(context: ChannelHandlerContext) {
         guard sendCheck == nil, let waiting = Self.bytesWaiting(context), waiting > 0 else { return }
-        sendProgress = (NIODeadline.now(), waiting, writableTimes)
-        scheduleSendCheck(at: .now() + environment.configuration.timeouts.clientSend.timeAmount, context: context)
+        let now = NIODeadline.now()
+        sendProgress = (now, responseEncoder.bytesQueued &- waiting)
+        scheduleSendCheck(at: now + sendCheckInterval, context: context)
     }
 
     func stopWatchingSending() {
         sendCheck?.cancel()
         sendCheck = nil
+    }
+
+    private var sendCheckInterval: TimeAmount {
+        .nanoseconds(max(1, environment.configuration.timeouts.clientSend.timeAmount.nanoseconds / 4))
     }
 
     private static func bytesWaiting(_ context: ChannelHandlerContext) -> Int? {
@@ -87,13 +94,13 @@ extension HTTPProxyHandler {
             guard context.channel.isActive, let waiting = Self.bytesWaiting(context), waiting > 0 else { return }
             let timeout = environment.configuration.timeouts.clientSend.timeAmount
             let now = NIODeadline.now()
-            if waiting < sendProgress.waiting || writableTimes != sendProgress.writableTimes {
+            let written = responseEncoder.bytesQueued &- waiting
+            if written != sendProgress.written {
                 // Some was taken: the wait starts over.
-                sendProgress = (now, waiting, writableTimes)
-                return scheduleSendCheck(at: now + timeout, context: context)
+                sendProgress = (now, written)
             }
             guard sendProgress.since + timeout <= now else {
-                return scheduleSendCheck(at: sendProgress.since + timeout, context: context)
+                return scheduleSendCheck(at: now + sendCheckInterval, context: context)
             }
             environment.logger.warning(
                 "closing a client connection that took none of its answer",

@@ -32,11 +32,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     var lastActivity = NIODeadline.now()
     /// The idle check, or once the connection is closing, the end of its lingering.
     var closeCheck: Scheduled<Void>?
-    /// Since when the client has taken nothing of what waits to be written to it, how much that was, and how often
-    /// the connection had become writable; the check that closes the connection if that lasts (see
-    /// HTTPProxyHandler+Closing.swift).
-    var sendProgress = (since: NIODeadline.now(), waiting: 0, writableTimes: 0)
-    var writableTimes = 0
+    /// How much of what was handed to NIO for the client has been written, and since when no more has; the check
+    /// that closes the connection if that lasts (see HTTPProxyHandler+Closing.swift).
+    var sendProgress = (since: NIODeadline.now(), written: 0)
+    /// `responseEncoder.bytesQueued` when an answer's end last looked for a tail waiting.
+    var queuedAtLastLook = 0
     var sendCheck: Scheduled<Void>?
     /// Whether reading from the client is on, as last set: most requests would set it on again, and each
     /// change goes through the channel's options.
@@ -319,7 +319,10 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { writableTimes &+= 1 } else { watchSending(context: context) }
+        if !context.channel.isWritable {
+            // On the next tick: this runs inside a write of the response encoder, which the watch reads.
+            context.eventLoop.assumeIsolated().execute { [self] in watchSending(context: context) }
+        }
         if context.channel.isWritable, case .forwarding(let forwarding) = state, forwarding.upstreamPaused {
             forwarding.upstreamPaused = false
             setAutoRead(true, forwarding.upstream)

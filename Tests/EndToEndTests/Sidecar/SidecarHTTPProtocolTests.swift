@@ -443,6 +443,20 @@ struct SidecarHTTPProtocolTests {
         #expect(try client("steady") == "closed \(32 << 20)", "\(bed.diagnostics)")
     }
 
+    /// A refusal that closes the connection before the request's body has ended: the answer is followed by the
+    /// connection's end at once (the rest of the body is dropped while it lingers), not held open until the body
+    /// ends, which a client that goes on sending would put off for ever.
+    @Test func refusalThatClosesDoesNotWaitForTheBody() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, _) = try bed.startTrustedBackend()
+        let result = try exchange(
+            "POST /x HTTP/1.1\r\nHost: not_a_service\r\nConnection: close\r\nContent-Length: 1000000\r\n\r\nabc",
+            port: sidecar.httpPort)
+        #expect(result.received.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"), "\(result.received)")
+        #expect(result.closed, "\(result.received)\n\(bed.diagnostics)")
+    }
+
     // MARK: Connection handling
 
     /// Sends `wire` in one write and reads until the sidecar closes the connection (or 10 s pass).
