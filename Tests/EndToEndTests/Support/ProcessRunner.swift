@@ -48,10 +48,19 @@ enum ProcessRunner {
         process.standardError = stderr
         process.standardInput = stdin
         try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        // Both outputs are read while the input is written: a child that fills one pipe while the runner waits on
+        // another (or on its input) would otherwise wait for ever, and only the timeout would end it.
+        let output = Drain(stdout.fileHandleForReading)
+        let errors = Drain(stderr.fileHandleForReading)
+        if let input {
+            // A child that exits (or is killed) before it has read all of its input must not take the test run
+            // down with SIGPIPE: the write fails instead, and the child's exit says what happened.
+            _ = Self.brokenPipesIgnored
+            try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
+        }
         try stdin.fileHandleForWriting.close()
-        let outData = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errData = stderr.fileHandleForReading.readDataToEndOfFile()
+        let outData = output.wait()
+        let errData = errors.wait()
         process.waitUntilExit()
         // `timeout` kills its whole group, itself included.
         let killed = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
@@ -61,6 +70,26 @@ enum ProcessRunner {
             standardError: String(decoding: errData, as: UTF8.self)
                 + (killed ? "\n[killed: \(executable) still ran after \(timeout) s]" : "")
         )
+    }
+
+    private static let brokenPipesIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
+    /// Reads a pipe to its end on a thread of its own.
+    private final class Drain: @unchecked Sendable {
+        private var data = Data()
+        private let done = DispatchSemaphore(value: 0)
+
+        init(_ handle: FileHandle) {
+            DispatchQueue.global().async {
+                self.data = handle.readDataToEndOfFile()
+                self.done.signal()
+            }
+        }
+
+        func wait() -> Data {
+            done.wait()
+            return data
+        }
     }
 
     /// A fresh temporary directory, removed by the caller when done.
