@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// An app's request head as it was read: what the proxy routes on (method, target, version, keep-alive) and the
 /// lines it forwards as they came (UpstreamRequestEncoder).
-struct ClientRequestHead {
+struct ClientRequestHead: Equatable {
     let method: HTTPMethod
     let uri: String
     let version: HTTPVersion

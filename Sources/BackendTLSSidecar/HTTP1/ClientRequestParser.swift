@@ -14,16 +14,7 @@ import NIOHTTP1
 /// or a CONNECT (whose bytes after it are a tunnel's), nothing more is read.
 struct ClientRequestParser {
     /// A part of a request: NIO's decoder's parts, with the head as it was read.
-    enum Event {
-        case head(ClientRequestHead)
-        case body(ByteBuffer)
-        case end(HTTPHeaders?)
-
-        var isHead: Bool {
-            if case .head = self { return true }
-            return false
-        }
-    }
+    typealias Event = HTTPPart<ClientRequestHead, ByteBuffer>
     typealias Malformed = HTTP1Syntax.Malformed
 
     private var stream: HTTP1MessageStream
@@ -81,15 +72,8 @@ struct ClientRequestParser {
         if framing.chunked, head.version != .http1_1 {
             throw HTTP1Syntax.fail("the client sent Transfer-Encoding in an HTTP/1.0 request")
         }
-        if head.method == .CONNECT {
-            // What follows a CONNECT is a tunnel's bytes, not HTTP: the request ends here and nothing more is read.
-            stream.startBody(.none)
-        } else if framing.chunked {
-            stream.startBody(.chunked)
-        } else if let length = framing.length {
-            stream.startBody(.length(length))
-        } else {
-            stream.startBody(.none)
-        }
+        // What follows a CONNECT is a tunnel's bytes, not HTTP: the request ends here and nothing more is read.
+        stream.startBody(
+            head.method == .CONNECT ? .none : .init(chunked: framing.chunked, length: framing.length, otherwise: .none))
     }
 }

@@ -6,9 +6,9 @@ import NIOHTTP1
 ///
 /// Requests and responses are forwarded by copying the lines they keep as they came. Making a String of every name
 /// and value and a header list of them, to write them out again, was most of what relaying a head cost.
-struct HTTP1Head {
+struct HTTP1Head: Equatable {
     /// Offsets into the head's readable bytes.
-    struct Field {
+    struct Field: Equatable {
         /// The whole line, its CRLF included.
         let line: Range<Int>
         let name: Range<Int>

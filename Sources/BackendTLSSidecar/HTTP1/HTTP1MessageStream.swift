@@ -11,6 +11,18 @@ struct HTTP1MessageStream {
         case length(Int)
         case chunked
         case untilClose
+
+        /// What a head's `Content-Length` and `Transfer-Encoding` say (HTTP1Syntax.framing), or `otherwise`
+        /// without either: no body for a request, one that runs until the close for a response.
+        init(chunked: Bool, length: Int?, otherwise: Framing) {
+            if chunked {
+                self = .chunked
+            } else if let length {
+                self = .length(length)
+            } else {
+                self = otherwise
+            }
+        }
     }
 
     enum Step {

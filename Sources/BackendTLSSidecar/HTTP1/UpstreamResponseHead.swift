@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// A backend's response head as it was read: what the proxy decides on (version, status) and the lines it
 /// forwards as they came (ClientResponseEncoder).
-struct UpstreamResponseHead {
+struct UpstreamResponseHead: Equatable {
     let version: HTTPVersion
     let code: UInt
     /// The status line and the fields.

@@ -13,11 +13,7 @@ import NIOHTTP1
 /// `Transfer-Encoding` in an HTTP/1.0 response; an HTTP/1.0 interim answer; bytes when no response is due.
 struct UpstreamResponseParser {
     /// A part of a response: NIO's decoder's parts, with the head as it was read.
-    enum Event {
-        case head(UpstreamResponseHead)
-        case body(ByteBuffer)
-        case end(HTTPHeaders?)
-    }
+    typealias Event = HTTPPart<UpstreamResponseHead, ByteBuffer>
     typealias Malformed = HTTP1Syntax.Malformed
 
     private var stream = HTTP1MessageStream(party: "backend", message: "response")
@@ -94,13 +90,9 @@ struct UpstreamResponseParser {
             stream.expectHead()
         } else if method == .HEAD || code == 204 || code == 304 {
             stream.startBody(.none)
-        } else if framing.chunked {
-            stream.startBody(.chunked)
-        } else if let length = framing.length {
-            stream.startBody(.length(length))
         } else {
             // No length, or codings without chunked: the body runs until the backend closes.
-            stream.startBody(.untilClose)
+            stream.startBody(.init(chunked: framing.chunked, length: framing.length, otherwise: .untilClose))
         }
         return .head(head)
     }

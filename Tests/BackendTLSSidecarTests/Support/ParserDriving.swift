@@ -7,12 +7,17 @@ import NIOHTTP1
 extension UpstreamResponseParser {
     mutating func parse(_ bytes: ByteBuffer, emit: (HTTPClientResponsePart) -> Void) throws(HTTP1Syntax.Malformed) {
         receive(bytes)
-        while let part = try next() {
-            switch part {
-            case .head(let head): emit(.head(head.nioHead))
-            case .body(let bytes): emit(.body(bytes))
-            case .end(let trailers): emit(.end(trailers))
-            }
+        while let part = try next() { emit(part.withHead(\.nioHead)) }
+    }
+}
+
+extension HTTPPart where BodyT == ByteBuffer {
+    /// The same part, its head as NIO's decoder handed it on.
+    func withHead<Head>(_ convert: (HeadT) -> Head) -> HTTPPart<Head, ByteBuffer> {
+        switch self {
+        case .head(let head): .head(convert(head))
+        case .body(let bytes): .body(bytes)
+        case .end(let trailers): .end(trailers)
         }
     }
 }
@@ -30,13 +35,7 @@ extension UpstreamResponseHead {
 extension ClientRequestParser {
     mutating func parse(_ bytes: ByteBuffer, emit: (HTTPServerRequestPart) -> Void) throws(HTTP1Syntax.Malformed) {
         receive(bytes)
-        while let part = try next() {
-            switch part {
-            case .head(let head): emit(.head(head.nioHead))
-            case .body(let bytes): emit(.body(bytes))
-            case .end(let trailers): emit(.end(trailers))
-            }
-        }
+        while let part = try next() { emit(part.withHead(\.nioHead)) }
     }
 }
 
