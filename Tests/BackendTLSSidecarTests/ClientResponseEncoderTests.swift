@@ -18,10 +18,8 @@ import Testing
         var encoder = ClientResponseEncoder()
         encoder.startRequest(method: method)
         var keepAlive = keepAlive
-        let bytes = encoder.finalHead(
-            try UpstreamResponseHead(head), http10Client: http10Client, keepAlive: &keepAlive,
-            allocator: channel.allocator)
-        context.write(NIOAny(bytes), promise: nil)
+        encoder.writeFinalHead(
+            try UpstreamResponseHead(head), http10Client: http10Client, keepAlive: &keepAlive, context: context)
         for part in body { encoder.writeBody(ByteBuffer(string: part), context: context) }
         encoder.writeEnd(trailers: trailers, promise: nil, context: context)
         return (try Self.written(channel), keepAlive)
@@ -36,9 +34,14 @@ import Testing
     }
 
     private static func written(_ channel: EmbeddedChannel) throws -> String {
-        var wire = ""
-        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { wire += String(buffer: buffer) }
-        return wire
+        try writes(channel).joined()
+    }
+
+    /// Each buffer handed to NIO, in order.
+    private static func writes(_ channel: EmbeddedChannel) throws -> [String] {
+        var writes: [String] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { writes.append(String(buffer: buffer)) }
+        return writes
     }
 
     private static func head(_ status: HTTPResponseStatus, _ headers: [(String, String)]) -> HTTPResponseHead {
@@ -144,8 +147,7 @@ import Testing
             let (channel, context) = try Self.channel()
             var encoder = ClientResponseEncoder()
             encoder.startRequest(method: method)
-            let head = encoder.ownHead(failure.responseHead(keepAlive: false), allocator: channel.allocator)
-            context.write(NIOAny(head), promise: nil)
+            encoder.writeOwnHead(failure.responseHead(keepAlive: false), context: context)
             encoder.writeBody(ByteBuffer(string: failure.body), context: context)
             encoder.writeEnd(trailers: nil, promise: nil, context: context)
             let wire = try Self.written(channel)
@@ -166,11 +168,9 @@ import Testing
         var encoder = ClientResponseEncoder()
         encoder.startRequest(method: .GET)
         var keepAlive = false
-        let head = encoder.finalHead(
+        encoder.writeFinalHead(
             try UpstreamResponseHead(Self.head(.ok, [("Content-Length", "2")])), http10Client: false,
-            keepAlive: &keepAlive,
-            allocator: channel.allocator)
-        context.write(NIOAny(head), promise: nil)
+            keepAlive: &keepAlive, context: context)
         encoder.writeBody(ByteBuffer(string: "ok"), context: context)
         let written = channel.eventLoop.makePromise(of: Void.self)
         nonisolated(unsafe) var completed = false
@@ -179,6 +179,85 @@ import Testing
         channel.embeddedEventLoop.run()
         #expect(completed)
         #expect(try Self.written(channel).hasSuffix("\r\n\r\nok"))
+    }
+}
+
+/// How many writes an answer takes: a small one is one (its head held and its body copied in after it); a large
+/// body part is written as it came; a flush writes a held head at once.
+@Suite struct ClientResponseEncoderWriteTests {
+    private let channel = EmbeddedChannel()
+    private let context: ChannelHandlerContext
+
+    init() throws {
+        let grabber = ContextGrabber()
+        try channel.pipeline.syncOperations.addHandler(grabber)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        context = try #require(grabber.context)
+    }
+
+    private func writes() throws -> [String] {
+        var writes: [String] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { writes.append(String(buffer: buffer)) }
+        return writes
+    }
+
+    private func start(_ headers: HTTPHeaders, encoder: inout ClientResponseEncoder) throws {
+        encoder.startRequest(method: .GET)
+        var keepAlive = true
+        encoder.writeFinalHead(
+            try UpstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)),
+            http10Client: false, keepAlive: &keepAlive, context: context)
+    }
+
+    @Test func smallAnswerIsOneWrite() throws {
+        var encoder = ClientResponseEncoder()
+        try start(["Content-Length": "5"], encoder: &encoder)
+        #expect(try writes().isEmpty)
+        encoder.writeBody(ByteBuffer(string: "hel"), context: context)
+        encoder.writeBody(ByteBuffer(string: "lo"), context: context)
+        encoder.writeEnd(trailers: nil, promise: nil, context: context)
+        #expect(try writes() == ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"])
+        #expect(encoder.bytesQueued == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".utf8.count)
+    }
+
+    @Test func smallChunkedAnswerIsOneWrite() throws {
+        var encoder = ClientResponseEncoder()
+        try start(["Transfer-Encoding": "chunked"], encoder: &encoder)
+        encoder.writeBody(ByteBuffer(string: "hello"), context: context)
+        encoder.writeEnd(trailers: nil, promise: nil, context: context)
+        #expect(
+            try writes() == ["HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"])
+    }
+
+    @Test func largeBodyPartIsWrittenAsItCame() throws {
+        var encoder = ClientResponseEncoder()
+        let large = String(repeating: "x", count: ClientResponseEncoder.bodyCopyLimit + 1)
+        try start(["Content-Length": "\(large.utf8.count + 2)"], encoder: &encoder)
+        encoder.writeBody(ByteBuffer(string: large), context: context)
+        encoder.writeBody(ByteBuffer(string: "ok"), context: context)
+        encoder.writeEnd(trailers: nil, promise: nil, context: context)
+        #expect(try writes() == ["HTTP/1.1 200 OK\r\nContent-Length: \(large.utf8.count + 2)\r\n\r\n", large, "ok"])
+    }
+
+    /// A read burst that ends after the head (a backend that streams) gets the head to the app then.
+    @Test func flushWritesAHeldHead() throws {
+        var encoder = ClientResponseEncoder()
+        try start(["Transfer-Encoding": "chunked"], encoder: &encoder)
+        encoder.flush(context: context)
+        #expect(try writes() == ["HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"])
+        encoder.writeBody(ByteBuffer(string: "hello"), context: context)
+        encoder.writeEnd(trailers: nil, promise: nil, context: context)
+        #expect(try writes().joined() == "5\r\nhello\r\n0\r\n\r\n")
+    }
+
+    /// An answer cut short leaves nothing held for the next one.
+    @Test func heldHeadOfAnAnswerCutShortIsDropped() throws {
+        var encoder = ClientResponseEncoder()
+        try start(["Content-Length": "9"], encoder: &encoder)
+        try start(["Content-Length": "2"], encoder: &encoder)
+        encoder.writeBody(ByteBuffer(string: "ok"), context: context)
+        encoder.writeEnd(trailers: nil, promise: nil, context: context)
+        #expect(try writes() == ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"])
     }
 }
 

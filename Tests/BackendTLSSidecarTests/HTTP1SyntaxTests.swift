@@ -1,3 +1,5 @@
+import NIOCore
+import NIOHTTP1
 import Testing
 
 @testable import BackendTLSSidecar
@@ -23,6 +25,78 @@ import Testing
                     }
                 }
             }
+        }
+    }
+
+    /// The memchr line-end search decides as a scan of every byte does, for every line of up to seven bytes of `a`,
+    /// CR and LF and every place a scan may resume from.
+    @Test func lineEndScanAgreesWithAByteByByteScan() {
+        func reference(_ bytes: [UInt8], from: Int) -> HTTP1Syntax.LineEndScan {
+            for index in bytes.indices.dropFirst(from) {
+                switch bytes[index] {
+                case 0x0A: return .bare
+                case 0x0D:
+                    guard index + 1 < bytes.count else { return .incomplete }
+                    return bytes[index + 1] == 0x0A ? .found(index) : .bare
+                default: continue
+                }
+            }
+            return .incomplete
+        }
+        var lines: [[UInt8]] = [[]]
+        for _ in 1...7 {
+            lines += lines.filter { $0.count == lines.last!.count }.flatMap { [$0 + [0x61], $0 + [0x0D], $0 + [0x0A]] }
+        }
+        #expect(lines.count == 3280)
+        for line in lines {
+            line.withUnsafeBytes { raw in
+                for from in 0...line.count {
+                    #expect(
+                        HTTP1Syntax.scanLineEnd(raw, from: from) == reference(line, from: from), "\(line) from \(from)")
+                }
+            }
+        }
+    }
+
+    @Test func bytesAreComparedExactly() {
+        let cases: [(String, String)] = [
+            ("", ""), ("GET", "GET"), ("GET", "get"), ("GET", "GE"), ("backend.default:26443", "backend.default:26443"),
+            ("backend.default:26443", "backend.default:26444"), ("é", "é"), ("a", ""),
+        ]
+        for (bytes, text) in cases {
+            let expected = Array(bytes.utf8) == Array(text.utf8)
+            let head = HTTP1Head(bytes: ByteBuffer(string: "x" + bytes), startLine: 0..<0, fields: [])
+            #expect(head.bytes(1..<1 + bytes.utf8.count, equal: text) == expected, "\(bytes) \(text)")
+        }
+        Array("HTTP/1.1".utf8).withUnsafeBytes { raw in
+            #expect(HTTP1Syntax.bytes(raw[0..<7], are: "HTTP/1."))
+            #expect(!HTTP1Syntax.bytes(raw[1..<8], are: "HTTP/1."))
+            #expect(!HTTP1Syntax.bytes(raw[0..<8], are: "HTTP/1."))
+            #expect(HTTP1Syntax.bytes(raw[3..<3], are: ""))
+        }
+    }
+
+    /// Matched by case, as `==` decides (which compares the methods' names).
+    @Test func methodCasesAgreeWithEquality() {
+        let methods: [HTTPMethod] = [
+            .GET, .HEAD, .POST, .PUT, .PATCH, .DELETE, .CONNECT, .OPTIONS, .TRACE, .RAW(value: "X"),
+        ]
+        for method in methods {
+            #expect(method.isHEAD == (method == .HEAD))
+            #expect(method.isCONNECT == (method == .CONNECT))
+            #expect(method.isTRACE == (method == .TRACE))
+            #expect(method.isOPTIONS == (method == .OPTIONS))
+            #expect(method.sendsBody == [.POST, .PUT, .PATCH].contains(method))
+        }
+    }
+
+    /// Never ahead of the precise clock, and behind it by no more than a few ticks.
+    @Test func coarseClockFollowsThePreciseOne() {
+        for _ in 0..<1000 {
+            let before = NIODeadline.now()
+            let coarse = CoarseClock.now()
+            #expect(coarse <= NIODeadline.now())
+            #expect(before - coarse < .milliseconds(50))
         }
     }
 }

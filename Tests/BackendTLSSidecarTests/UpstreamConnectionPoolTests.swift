@@ -36,8 +36,8 @@ struct UpstreamConnectionPoolTests {
     @Test func checkedInConnectionIsLentOnceUnderTheSameKey() throws {
         let pool = pool()
         let channel = try connectedChannel()
-        pool.checkin(channel, key: key())
-        #expect(pool.checkout(key()) === channel)
+        pool.checkin(channel, relay: UpstreamResponseRelay(), key: key())
+        #expect(pool.checkout(key())?.channel === channel)
         #expect(pool.checkout(key()) == nil)
         #expect(channel.isActive)
     }
@@ -45,12 +45,12 @@ struct UpstreamConnectionPoolTests {
     @Test func connectionIsNotLentUnderAnotherKey() throws {
         let pool = pool()
         let channel = try connectedChannel()
-        pool.checkin(channel, key: key(generation: 1))
+        pool.checkin(channel, relay: UpstreamResponseRelay(), key: key(generation: 1))
         // A reload (new generation), other TLS settings or another port never reuse it.
         #expect(pool.checkout(key(generation: 2)) == nil)
         #expect(pool.checkout(key(settings: SidecarTestPKI.settings(trusting: nil))) == nil)
         #expect(pool.checkout(key(port: 8443)) == nil)
-        #expect(pool.checkout(key(generation: 1)) === channel)
+        #expect(pool.checkout(key(generation: 1))?.channel === channel)
     }
 
     @Test func settingsThatDifferOnlyInTheCABundleAreDifferentKeys() throws {
@@ -58,15 +58,15 @@ struct UpstreamConnectionPoolTests {
         let channel = try connectedChannel()
         let old = SidecarTestPKI.settings(trusting: [SidecarTestPKI.certificateAuthority(name: "Old")])
         let new = SidecarTestPKI.settings(trusting: [SidecarTestPKI.certificateAuthority(name: "New")])
-        pool.checkin(channel, key: key(settings: old))
+        pool.checkin(channel, relay: UpstreamResponseRelay(), key: key(settings: old))
         #expect(pool.checkout(key(settings: new)) == nil)
-        #expect(pool.checkout(key(settings: old)) === channel)
+        #expect(pool.checkout(key(settings: old))?.channel === channel)
     }
 
     @Test func beyondTheBoundConnectionsAreClosedNotPooled() throws {
         let pool = pool(maximumPerKey: 2)
         let channels = try (0..<3).map { _ in try connectedChannel() }
-        for channel in channels { pool.checkin(channel, key: key()) }
+        for channel in channels { pool.checkin(channel, relay: UpstreamResponseRelay(), key: key()) }
         loop.run()
         #expect(channels[0].isActive)
         #expect(channels[1].isActive)
@@ -80,23 +80,23 @@ struct UpstreamConnectionPoolTests {
         let pool = pool()
         let first = try connectedChannel()
         let second = try connectedChannel()
-        pool.checkin(first, key: key())
-        pool.checkin(second, key: key())
-        #expect(pool.checkout(key()) === second)
-        #expect(pool.checkout(key()) === first)
+        pool.checkin(first, relay: UpstreamResponseRelay(), key: key())
+        pool.checkin(second, relay: UpstreamResponseRelay(), key: key())
+        #expect(pool.checkout(key())?.channel === second)
+        #expect(pool.checkout(key())?.channel === first)
     }
 
     @Test func inactiveConnectionIsNotPooled() throws {
         let pool = pool()
         let channel = EmbeddedChannel(loop: loop)
-        pool.checkin(channel, key: key())
+        pool.checkin(channel, relay: UpstreamResponseRelay(), key: key())
         #expect(pool.checkout(key()) == nil)
     }
 
     @Test func idleConnectionIsClosedAfterTheIdleTimeout() throws {
         let pool = pool()
         let channel = try connectedChannel()
-        pool.checkin(channel, key: key())
+        pool.checkin(channel, relay: UpstreamResponseRelay(), key: key())
         loop.advanceTime(by: Self.idleTimeout - .seconds(1))
         #expect(channel.isActive)
         loop.advanceTime(by: .seconds(1))
@@ -107,8 +107,8 @@ struct UpstreamConnectionPoolTests {
     @Test func lentConnectionIsNotClosedByItsOldIdleTimer() throws {
         let pool = pool()
         let channel = try connectedChannel()
-        pool.checkin(channel, key: key())
-        #expect(pool.checkout(key()) === channel)
+        pool.checkin(channel, relay: UpstreamResponseRelay(), key: key())
+        #expect(pool.checkout(key())?.channel === channel)
         loop.advanceTime(by: Self.idleTimeout * 2)
         #expect(channel.isActive)
     }
@@ -122,27 +122,27 @@ struct UpstreamConnectionPoolTests {
         let pooled = try connectedChannel()
         let current = try connectedChannel()
         let lent = try connectedChannel()
-        pool.checkin(pooled, key: key(generation: 1))
+        pool.checkin(pooled, relay: UpstreamResponseRelay(), key: key(generation: 1))
         generation.withLock { $0 = 2 }
-        pool.checkin(current, key: key(generation: 2))
-        pool.checkin(lent, key: key(generation: 1))
+        pool.checkin(current, relay: UpstreamResponseRelay(), key: key(generation: 2))
+        pool.checkin(lent, relay: UpstreamResponseRelay(), key: key(generation: 1))
         loop.run()
         #expect(!lent.isActive)
         #expect(pooled.isActive)
         loop.advanceTime(by: .seconds(1))
         #expect(!pooled.isActive)
         #expect(current.isActive)
-        #expect(pool.checkout(key(generation: 2)) === current)
+        #expect(pool.checkout(key(generation: 2))?.channel === current)
     }
 
     @Test func connectionClosedByTheBackendWhileIdleIsForgotten() throws {
         let pool = pool()
         let closing = try connectedChannel()
         let staying = try connectedChannel()
-        pool.checkin(staying, key: key())
-        pool.checkin(closing, key: key())
+        pool.checkin(staying, relay: UpstreamResponseRelay(), key: key())
+        pool.checkin(closing, relay: UpstreamResponseRelay(), key: key())
         try closing.close().wait()
-        #expect(pool.checkout(key()) === staying)
+        #expect(pool.checkout(key())?.channel === staying)
         #expect(pool.checkout(key()) == nil)
     }
 }

@@ -14,7 +14,11 @@ struct ClientRequestHead: Equatable {
 
     /// The first `Host` field's value (the parser refuses two).
     var host: String? {
-        lines.fields.first { lines.name(of: $0, is: "host") }.map { lines.text($0.value) }
+        hostField.map { lines.text($0.value) }
+    }
+
+    var hostField: HTTP1Head.Field? {
+        lines.fields.first { lines.name(of: $0, is: "host") }
     }
 
     /// As NIO's decoder would have handed it on (for tests).
@@ -51,21 +55,31 @@ struct ClientRequestHead: Equatable {
             afterMethod[..<targetEnd].allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         else { return .failure(refused) }
         let version = afterMethod[(targetEnd + 1)...]
-        guard version.count == 8, version.prefix(7).elementsEqual("HTTP/1.".utf8),
+        guard version.count == 8, HTTP1Syntax.bytes(version.prefix(7), are: "HTTP/1."),
             let minor = version.last, minor == 0x30 || minor == 0x31
         else { return .failure(refused) }
-        let method = HTTPMethod(rawValue: HTTP1Syntax.text(line[..<methodEnd]))
+        let name = line[..<methodEnd]
+        let method = commonMethod(name) ?? HTTPMethod(rawValue: HTTP1Syntax.text(name))
         if case .RAW(let name) = method {
             // llhttp knows a fixed list of methods (NIO's cases) and refuses others: so does the sidecar.
             return .failure(HTTP1Syntax.fail("the client sent an unknown method \"\(name.prefix(64))\""))
         }
         let target = afterMethod[..<targetEnd]
-        guard isRequestTarget(target, connect: method == .CONNECT) else {
+        guard isRequestTarget(target, connect: method.isCONNECT) else {
             return .failure(
                 HTTP1Syntax.fail(
                     "the client sent a request target that is not valid: \"\(HTTP1Syntax.snippet(target))\""))
         }
         return .success((method, HTTP1Syntax.text(target), minor == 0x31 ? .http1_1 : .http1_0))
+    }
+
+    /// The usual methods by their bytes, without making a String and matching it against every method's name.
+    private static func commonMethod(_ name: UnsafeRawBufferPointer.SubSequence) -> HTTPMethod? {
+        if HTTP1Syntax.bytes(name, are: "GET") { return .GET }
+        if HTTP1Syntax.bytes(name, are: "POST") { return .POST }
+        if HTTP1Syntax.bytes(name, are: "HEAD") { return .HEAD }
+        if HTTP1Syntax.bytes(name, are: "PUT") { return .PUT }
+        return nil
     }
 
     /// The forms of RFC 9112 3.2, by shape (as llhttp checks them): origin (`/…`), absolute (`scheme://authority…`, a

@@ -46,7 +46,7 @@ struct ClientRequestParser {
                     // backend, not even its head behind a pipelined request.
                     let head = try ClientRequestHead.read(block)
                     try startBody(of: head, framing: HTTP1Syntax.framing(of: head.lines, party: "client"))
-                    last = !head.keepsAlive || head.method == .CONNECT
+                    last = !head.keepsAlive || head.method.isCONNECT
                     return .head(head)
                 case .body(let bytes):
                     return .body(bytes)
@@ -74,6 +74,6 @@ struct ClientRequestParser {
         }
         // What follows a CONNECT is a tunnel's bytes, not HTTP: the request ends here and nothing more is read.
         stream.startBody(
-            head.method == .CONNECT ? .none : .init(chunked: framing.chunked, length: framing.length, otherwise: .none))
+            head.method.isCONNECT ? .none : .init(chunked: framing.chunked, length: framing.length, otherwise: .none))
     }
 }

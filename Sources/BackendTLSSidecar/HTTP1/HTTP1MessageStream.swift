@@ -221,24 +221,44 @@ struct HTTP1MessageStream {
     /// lines already checked are remembered.
     private mutating func headBlock(in input: ByteBuffer, what: String) throws(HTTP1Syntax.Malformed) -> Int? {
         let limit = HTTP1Syntax.maximumHeadSize
-        var offset = scanned
-        while true {
-            let rest = input.getSlice(at: input.readerIndex + offset, length: input.readableBytes - offset)!
-            guard
-                let end = try HTTP1Syntax.lineEnd(
-                    in: rest, scanned: scannedInLine, limit: limit - offset, what: what)
-            else {
-                scanned = offset
-                scannedInLine = rest.readableBytes
-                return nil
+        let (scanned, scannedInLine) = (self.scanned, self.scannedInLine)
+        // One pass over the bytes for all the lines: a slice of the buffer per line cost more than scanning it.
+        let scan = input.withUnsafeReadableBytes { bytes -> HeadScan in
+            var offset = scanned
+            // The last byte scanned is scanned again, in case it is a CR.
+            var from = offset + max(0, scannedInLine - 1)
+            while true {
+                switch HTTP1Syntax.scanLineEnd(bytes, from: from) {
+                case .bare: return .bare
+                case .incomplete:
+                    return bytes.count > limit ? .tooLong : .incomplete(scanned: offset, inLine: bytes.count - offset)
+                case .found(let end):
+                    guard end <= limit else { return .tooLong }
+                    if end == offset { return .complete(length: offset) }
+                    offset = end + 2
+                    from = offset
+                    guard offset <= limit else { return .tooLong }
+                }
             }
-            scannedInLine = 0
-            if end == 0 {
-                scanned = 0
-                return offset
-            }
-            offset += end + 2
-            guard offset <= limit else { throw HTTP1Syntax.fail("\(what) exceeds \(limit) bytes") }
         }
+        switch scan {
+        case .complete(let length):
+            self.scanned = 0
+            self.scannedInLine = 0
+            return length
+        case .incomplete(let scanned, let inLine):
+            self.scanned = scanned
+            self.scannedInLine = inLine
+            return nil
+        case .bare: throw HTTP1Syntax.fail("\(what) has a line end other than CRLF")
+        case .tooLong: throw HTTP1Syntax.fail("\(what) exceeds \(limit) bytes")
+        }
+    }
+
+    private enum HeadScan {
+        case complete(length: Int)
+        case incomplete(scanned: Int, inLine: Int)
+        case bare
+        case tooLong
     }
 }

@@ -31,7 +31,7 @@ struct UpstreamResponseHead: Equatable {
         _ line: UnsafeRawBufferPointer.SubSequence
     ) -> Result<(HTTPVersion, UInt), HTTP1Syntax.Malformed> {
         let at = line.startIndex
-        guard line.count >= 13, line[at..<at + 7].elementsEqual("HTTP/1.".utf8),
+        guard line.count >= 13, HTTP1Syntax.bytes(line[at..<at + 7], are: "HTTP/1."),
             line[at + 7] == 0x30 || line[at + 7] == 0x31, line[at + 8] == 0x20,
             line[at + 9..<at + 12].allSatisfy({ $0 &- 0x30 < 10 }), line[at + 12] == 0x20
         else {

@@ -88,7 +88,7 @@ struct UpstreamResponseParser {
                 throw HTTP1Syntax.fail("the backend sent an HTTP/1.0 interim answer")
             }
             stream.expectHead()
-        } else if method == .HEAD || code == 204 || code == 304 {
+        } else if method.isHEAD || code == 204 || code == 304 {
             stream.startBody(.none)
         } else {
             // No length, or codings without chunked: the body runs until the backend closes.

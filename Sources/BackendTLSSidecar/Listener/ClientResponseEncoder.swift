@@ -9,7 +9,16 @@ import NIOHTTP1
 /// cost a sixth of the sidecar's work per request. Framing follows that encoder: no body for 1xx, 204, 304
 /// and CONNECT (their length headers dropped), `Content-Length` kept, otherwise chunked for HTTP/1.1 and
 /// close-delimited for HTTP/1.0; the body of a response to HEAD is not written.
+///
+/// A final head is held until the answer's end, its next body part or a flush, and body parts of up to
+/// `bodyCopyLimit` bytes are copied in after it: a small answer goes to NIO as one write. Each write through the
+/// pipeline (and each buffer in the `writev`) cost more than copying a few KiB.
 struct ClientResponseEncoder {
+    /// The largest body part copied into a held head instead of written on its own.
+    static let bodyCopyLimit = 4096
+
+    /// The final head, and any small body parts copied in after it, not yet handed to NIO.
+    private var held: ByteBuffer?
     /// The request being answered is HEAD or CONNECT: its response has no body, whatever its head says.
     private var suppressBody = false
     private var connect = false
@@ -19,10 +28,12 @@ struct ClientResponseEncoder {
     /// kernel. It only grows, so the send check (HTTPProxyHandler+Closing.swift) measures progress by it.
     private(set) var bytesQueued = 0
 
-    /// Set when a request starts: what its response may carry.
+    /// Set when a request starts: what its response may carry. A head held for an answer that was cut short (its
+    /// connection is closing) is dropped.
     mutating func startRequest(method: HTTPMethod) {
-        suppressBody = method == .HEAD || method == .CONNECT
-        connect = method == .CONNECT
+        held = nil
+        suppressBody = method.isHEAD || method.isCONNECT
+        connect = method.isCONNECT
     }
 
     /// A 1xx answer: passed on as HTTP/1.1, without hop-by-hop or length headers.
@@ -36,6 +47,20 @@ struct ClientResponseEncoder {
         }
         buffer.writeStaticString("\r\n")
         return buffer
+    }
+
+    /// Holds the backend's final head for the app (see `finalHead`), to be written with what follows it.
+    mutating func writeFinalHead(
+        _ head: UpstreamResponseHead, http10Client: Bool, keepAlive: inout Bool, context: ChannelHandlerContext
+    ) {
+        hold(
+            finalHead(head, http10Client: http10Client, keepAlive: &keepAlive, allocator: context.channel.allocator),
+            context: context)
+    }
+
+    /// Holds a head the sidecar made (a refusal; see `ownHead`), to be written with its body.
+    mutating func writeOwnHead(_ head: HTTPResponseHead, context: ChannelHandlerContext) {
+        hold(ownHead(head, allocator: context.channel.allocator), context: context)
     }
 
     /// The backend's final head for the app: its status line and the lines it keeps, as they came.
@@ -82,22 +107,34 @@ struct ClientResponseEncoder {
         return buffer
     }
 
-    /// Hands bytes for the app to NIO, counted.
+    /// Hands bytes for the app to NIO, counted, after any held head.
     mutating func write(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>? = nil, context: ChannelHandlerContext) {
-        bytesQueued &+= bytes.readableBytes
-        context.write(NIOAny(bytes), promise: promise)
+        writeHeld(context: context)
+        send(bytes, promise: promise, context: context)
     }
 
-    /// Writes a part of the body (nothing for a response that has none).
+    /// Writes what is held, then flushes.
+    mutating func flush(context: ChannelHandlerContext) {
+        writeHeld(context: context)
+        context.flush()
+    }
+
+    /// Writes a part of the body (nothing for a response that has none): copied after a held head when small.
     mutating func writeBody(_ part: ByteBuffer, context: ChannelHandlerContext) {
         guard !suppressBody, part.readableBytes > 0 else { return }
+        if held != nil, part.readableBytes <= Self.bodyCopyLimit {
+            if chunked { Self.writeChunkSize(of: part, into: &held!) }
+            held!.writeImmutableBuffer(part)
+            if chunked { held!.writeStaticString("\r\n") }
+            return
+        }
         guard chunked else { return write(part, context: context) }
-        var size = context.channel.allocator.buffer(capacity: 20)
-        size.writeString(String(part.readableBytes, radix: 16))
-        size.writeStaticString("\r\n")
-        write(size, context: context)
-        write(part, context: context)
-        write(ByteBuffer.crlf, context: context)
+        var size = held ?? context.channel.allocator.buffer(capacity: 20)
+        held = nil
+        Self.writeChunkSize(of: part, into: &size)
+        send(size, context: context)
+        send(part, context: context)
+        send(ByteBuffer.crlf, context: context)
     }
 
     /// Ends the body and flushes; `promise` completes once everything before it is written.
@@ -108,18 +145,43 @@ struct ClientResponseEncoder {
             connect = false
         }
         guard chunked else {
-            // Nothing to write, but the promise must complete after what came before it.
-            if let promise { write(ByteBuffer(), promise: promise, context: context) }
+            // Nothing more to write, but the promise must complete after what came before it.
+            if let head = held {
+                held = nil
+                send(head, promise: promise, context: context)
+            } else if let promise {
+                send(ByteBuffer(), promise: promise, context: context)
+            }
             return context.flush()
         }
-        var last = context.channel.allocator.buffer(capacity: 64)
+        // Nil before the write, so that the buffer is not shared when written to (a copy).
+        var last = held ?? context.channel.allocator.buffer(capacity: 64)
+        held = nil
         last.writeStaticString("0\r\n")
         for (name, value) in trailers ?? [:] where HTTPTrailers.mayForward(name) {
             Self.writeHeader(name, value, into: &last)
         }
         last.writeStaticString("\r\n")
-        write(last, promise: promise, context: context)
+        send(last, promise: promise, context: context)
         context.flush()
+    }
+
+    private mutating func hold(_ head: ByteBuffer, context: ChannelHandlerContext) {
+        writeHeld(context: context)
+        held = head
+    }
+
+    private mutating func writeHeld(context: ChannelHandlerContext) {
+        guard let head = held else { return }
+        held = nil
+        send(head, context: context)
+    }
+
+    private mutating func send(
+        _ bytes: ByteBuffer, promise: EventLoopPromise<Void>? = nil, context: ChannelHandlerContext
+    ) {
+        bytesQueued &+= bytes.readableBytes
+        context.write(NIOAny(bytes), promise: promise)
     }
 
     // MARK: Framing
@@ -188,6 +250,11 @@ struct ClientResponseEncoder {
             }
         }
         buffer.writeStaticString("chunked\r\n")
+    }
+
+    private static func writeChunkSize(of part: ByteBuffer, into buffer: inout ByteBuffer) {
+        buffer.writeString(String(part.readableBytes, radix: 16))
+        buffer.writeStaticString("\r\n")
     }
 
     private static func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) {

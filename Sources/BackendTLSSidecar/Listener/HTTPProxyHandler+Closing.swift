@@ -13,7 +13,7 @@ extension HTTPProxyHandler {
     // MARK: Idle
 
     /// The client sent bytes (a head in progress counts: the parser holds them until it is whole).
-    func noteClientActivity() { lastActivity = .now() }
+    func noteClientActivity() { lastActivity = CoarseClock.now() }
 
     /// Checks at `deadline` whether the connection has been idle too long; rescheduled while it is open.
     ///

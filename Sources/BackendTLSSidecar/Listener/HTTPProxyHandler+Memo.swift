@@ -1,12 +1,6 @@
 import NIOHTTP1
 import Prometheus
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 extension HTTPProxyHandler {
     /// What a client connection remembers from its last request: keep-alive clients repeat the authority and
     /// mostly the status, and parsing, resolving and looking up a counter again cost more per request than
@@ -29,7 +23,7 @@ extension HTTPProxyHandler {
         ) -> Result<
             UpstreamConnectionPool.Key, ProxyFailure
         > {
-            let minute = Int(Date().timeIntervalSince1970 / 60)
+            let minute = CoarseClock.minutesSince1970()
             if let route = lastRoute, route.hostHeader == target.hostHeader, route.minute == minute,
                 route.key.generation == environment.state.generation
             {

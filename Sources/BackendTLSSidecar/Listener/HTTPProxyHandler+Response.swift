@@ -28,11 +28,9 @@ extension HTTPProxyHandler {
         case .head(let head):
             forwarding.responseStarted = true
             forwarding.reusable = head.keepsAlive
-            let bytes = responseEncoder.finalHead(
-                head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive,
-                allocator: context.channel.allocator)
+            responseEncoder.writeFinalHead(
+                head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive, context: context)
             memo.countRequest(code: Int(head.code), metrics: environment.metrics)
-            responseEncoder.write(bytes, context: context)
         case .body(let buffer):
             // Flushed when the upstream read burst ends (or at `.end`): one write syscall per response, not per part.
             responseEncoder.writeBody(buffer, context: context)
@@ -47,7 +45,7 @@ extension HTTPProxyHandler {
             resumeReading(context: context)
             // A connection whose request body was not fully sent cannot frame the next request: close it.
             if forwarding.reusable && forwarding.requestEnded {
-                pool.checkin(upstream, key: forwarding.key)
+                pool.checkin(upstream, relay: forwarding.relay, key: forwarding.key)
             } else {
                 upstream.close(promise: nil)
             }
@@ -89,7 +87,7 @@ extension HTTPProxyHandler {
 
     func upstreamReadComplete(_ upstream: any Channel) {
         guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
-        context.flush()
+        responseEncoder.flush(context: context)
     }
 
     func upstreamWritabilityChanged(_ upstream: any Channel) {
@@ -110,9 +108,7 @@ extension HTTPProxyHandler {
                 "status": "\(failure.status)", "reason": "\(failure.reason)", "detail": "\(failure.headerValue)",
             ])
         memo.countRequest(code: failure.status, metrics: environment.metrics)
-        let head = responseEncoder.ownHead(
-            failure.responseHead(keepAlive: keepAlive), allocator: context.channel.allocator)
-        responseEncoder.write(head, context: context)
+        responseEncoder.writeOwnHead(failure.responseHead(keepAlive: keepAlive), context: context)
         responseEncoder.writeBody(ByteBuffer(string: failure.body), context: context)
         finishResponse(trailers: nil, keepAlive: keepAlive, requestEnded: requestEnded, context: context)
     }

@@ -158,7 +158,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private func start(_ head: ClientRequestHead, context: ChannelHandlerContext) {
         // After CONNECT the parser takes what follows for tunnel bytes, and NIO sends the refusal without a
         // body or length: only closing ends it.
-        let keepAlive = head.keepsAlive && head.method != .CONNECT
+        let keepAlive = head.keepsAlive && !head.method.isCONNECT
         responseEncoder.startRequest(method: head.method)
         let http10Client = head.version.major < 1 || (head.version.major == 1 && head.version.minor == 0)
         let target: Target
@@ -175,14 +175,15 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             head, path: target.path, hostHeader: target.hostHeader, replaceHost: target.absoluteForm,
             allocator: context.channel.allocator)
 
-        while let pooled = pool.checkout(key) {
-            guard let relay = UpstreamResponseRelay.installed(on: pooled), relay.isReusable else {
+        while let lent = pool.checkout(key) {
+            let pooled = lent.channel
+            guard lent.relay.isReusable else {
                 // Its last response was followed by bytes (refused, closing): never lent again.
                 pooled.close(promise: nil)
                 continue
             }
             let forwarding = attach(
-                pooled, relay: relay, key: key, method: head.method, keepAlive: keepAlive,
+                pooled, relay: lent.relay, key: key, method: head.method, keepAlive: keepAlive,
                 http10Client: http10Client)
             // Flushed with the request's end, or when this read burst ends if the body is still to come (a
             // client waiting for 100 Continue sends nothing more until the backend has seen the head).

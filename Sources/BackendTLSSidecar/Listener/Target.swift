@@ -17,7 +17,7 @@ struct Target {
     static func parse(_ head: ClientRequestHead, defaultNamespace: String, known: Target? = nil)
         -> Result<Target, ProxyFailure>
     {
-        guard head.method != .CONNECT else {
+        guard !head.method.isCONNECT else {
             return .failure(
                 ProxyFailure(
                     status: 501, reason: "connect_method", policy: nil,
@@ -34,7 +34,7 @@ struct Target {
             // An empty path is `/`, or for OPTIONS `*` (RFC 9112 3.2.1, 3.2.4).
             let pathAndQuery = String(Substring(rest[end...]))
             if pathAndQuery.isEmpty {
-                path = head.method == .OPTIONS ? "*" : "/"
+                path = head.method.isOPTIONS ? "*" : "/"
             } else {
                 path = pathAndQuery.hasPrefix("?") ? "/" + pathAndQuery : pathAndQuery
             }
@@ -44,6 +44,10 @@ struct Target {
                     status: 400, reason: "https_request", policy: nil,
                     message: "send plain http:// requests; the sidecar originates TLS itself"))
         } else {
+            // The usual keep-alive request repeats the last one's Host: compared as bytes, with no String made.
+            if let known, let field = head.hostField, head.lines.bytes(field.value, equal: known.hostHeader) {
+                return .success(known.with(path: path, absoluteForm: false))
+            }
             guard let host = head.host else {
                 return .failure(
                     ProxyFailure(
@@ -53,10 +57,7 @@ struct Target {
             authorityText = host
         }
         if let known, known.hostHeader == authorityText {
-            return .success(
-                Target(
-                    authority: known.authority, host: known.host, port: known.port, path: path,
-                    hostHeader: known.hostHeader, absoluteForm: absoluteForm))
+            return .success(known.with(path: path, absoluteForm: absoluteForm))
         }
         guard let authority = ServiceAuthority(parsing: authorityText, defaultNamespace: defaultNamespace) else {
             return .failure(
@@ -70,6 +71,15 @@ struct Target {
             Target(
                 authority: authority, host: host, port: authority.port ?? 80, path: path, hostHeader: authorityText,
                 absoluteForm: absoluteForm))
+    }
+}
+
+extension Target {
+    /// The same authority for another request.
+    fileprivate func with(path: String, absoluteForm: Bool) -> Target {
+        Target(
+            authority: authority, host: host, port: port, path: path, hostHeader: hostHeader, absoluteForm: absoluteForm
+        )
     }
 }
 

@@ -32,8 +32,8 @@ struct UpstreamRequestEncoder {
             hasLength = hasLength || lines.name(of: field, is: "content-length")
             hasCodings = hasCodings || lines.name(of: field, is: "transfer-encoding")
         }
-        noBody = head.method == .TRACE
-        let addChunked = !noBody && !hasLength && !hasCodings && [.POST, .PUT, .PATCH].contains(head.method)
+        noBody = head.method.isTRACE
+        let addChunked = !noBody && !hasLength && !hasCodings && head.method.sendsBody
         chunked = !noBody && !hasLength && (hasCodings || addChunked)
 
         var buffer = allocator.buffer(capacity: lines.bytes.readableBytes + hostHeader.utf8.count + 40)

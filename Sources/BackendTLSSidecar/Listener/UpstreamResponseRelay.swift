@@ -30,17 +30,24 @@ final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandle
     /// followed it.
     var isReusable: Bool { parser.isIdle }
 
+    /// Cleared by `channelInactive`: asking the channel took a lock-free load and two reference counts per part.
+    private var active = true
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let channel = context.channel
         parser.receive(unwrapInboundIn(data))
+        // Loaded once per read, and again after a response's end (which detaches the proxy): a weak load per part
+        // cost more than parsing it. A proxy that has since let go of this connection ignores what it is handed.
+        var proxy = self.proxy
         do {
             // A part at a time: handing it on may close this connection, whose close on a plaintext connection
             // comes back here (channelInactive) before the call returns.
-            while channel.isActive, let part = try parser.next() {
+            while active, let part = try parser.next() {
                 proxy?.upstreamResponse(part, from: channel)
+                if case .end = part { proxy = self.proxy }
             }
         } catch {
-            proxy?.upstreamClosed(channel, error: error)
+            self.proxy?.upstreamClosed(channel, error: error)
             context.close(promise: nil)
         }
     }
@@ -52,6 +59,7 @@ final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandle
 
     /// A body that runs until the close ends with it; any other response is cut short.
     func channelInactive(context: ChannelHandlerContext) {
+        active = false
         if parser.closed() {
             proxy?.upstreamResponse(.end(nil), from: context.channel)
         }
