@@ -48,11 +48,11 @@ struct ClientRequestHead: Equatable {
             HTTP1Syntax.fail("the client's request line is not valid: \"\(HTTP1Syntax.snippet(line))\"")
         }
         guard let methodEnd = line.firstIndex(of: 0x20), methodEnd > line.startIndex,
-            line[..<methodEnd].allSatisfy(HTTP1Syntax.isTokenByte)
+            HTTP1Syntax.all(line[..<methodEnd], are: HTTP1Syntax.isTokenByte)
         else { return .failure(refused) }
         let afterMethod = line[(methodEnd + 1)...]
         guard let targetEnd = afterMethod.firstIndex(of: 0x20), targetEnd > afterMethod.startIndex,
-            afterMethod[..<targetEnd].allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+            HTTP1Syntax.all(afterMethod[..<targetEnd], are: { $0 > 0x20 && $0 < 0x7F })
         else { return .failure(refused) }
         let version = afterMethod[(targetEnd + 1)...]
         guard version.count == 8, HTTP1Syntax.bytes(version.prefix(7), are: "HTTP/1."),

@@ -38,13 +38,13 @@ struct HTTP1Head: Equatable {
         }
     }
 
-    func name(of field: Field, is lowercase: String) -> Bool {
+    func name(of field: Field, is lowercase: StaticString) -> Bool {
         bytes(field.name, are: lowercase)
     }
 
     /// Whether the bytes at `range` are `lowercase` in any case.
-    func bytes(_ range: Range<Int>, are lowercase: String) -> Bool {
-        guard range.count == lowercase.utf8.count else { return false }
+    func bytes(_ range: Range<Int>, are lowercase: StaticString) -> Bool {
+        guard range.count == lowercase.utf8CodeUnitCount else { return false }
         return bytes.withUnsafeReadableBytes { HopByHopHeaders.equal($0[range], lowercase) }
     }
 

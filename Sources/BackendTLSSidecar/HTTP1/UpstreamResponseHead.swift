@@ -40,7 +40,7 @@ struct UpstreamResponseHead: Equatable {
         }
         let code = line[at + 9..<at + 12].reduce(0) { $0 * 10 + UInt($1 - 0x30) }
         guard code >= 100 else { return .failure(HTTP1Syntax.fail("the backend sent status \(code)")) }
-        guard line[(at + 13)...].allSatisfy(HTTP1Syntax.isFieldValueByte) else {
+        guard HTTP1Syntax.all(line[(at + 13)...], are: HTTP1Syntax.isFieldValueByte) else {
             return .failure(HTTP1Syntax.fail("the backend's reason phrase has control characters"))
         }
         return .success((line[at + 7] == 0x31 ? .http1_1 : .http1_0, code))

@@ -195,7 +195,7 @@ struct ClientResponseEncoder {
 
         /// Whether a header of the message stays: the length headers only where they frame the body.
         /// - Parameter nameIs: whether the header's name is the lowercase name given.
-        func keeps(nameIs: (String) -> Bool) -> Bool {
+        func keeps(nameIs: (StaticString) -> Bool) -> Bool {
             switch self {
             case .none: !nameIs("content-length") && !nameIs("transfer-encoding")
             case .contentLength, .chunked, .closeDelimited: !nameIs("transfer-encoding")

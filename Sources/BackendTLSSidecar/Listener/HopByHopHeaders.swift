@@ -30,9 +30,8 @@ struct HopByHopHeaders {
 
     /// Whether a field of a head as it was read is hop-by-hop.
     func contains(_ field: HTTP1Head.Field, in head: HTTP1Head) -> Bool {
-        let fixed = head.bytes.withUnsafeReadableBytes { bytes in
-            Self.isFixed(length: field.name.count) { Self.equal(bytes[field.name], $0) }
-        }
+        // The bytes are read only for a name of a fixed one's length (most names are of none).
+        let fixed = Self.isFixed(length: field.name.count) { head.name(of: field, is: $0) }
         return fixed || (!named.isEmpty && named.contains(head.text(field.name).lowercased()))
     }
 
@@ -44,7 +43,7 @@ struct HopByHopHeaders {
         isFixed(length: name.utf8.count) { equal(name, $0) }
     }
 
-    private static func isFixed(length: Int, is equal: (String) -> Bool) -> Bool {
+    private static func isFixed(length: Int, is equal: (StaticString) -> Bool) -> Bool {
         switch length {
         case 2: return equal("te")
         case 7: return equal("upgrade")
@@ -57,25 +56,26 @@ struct HopByHopHeaders {
     }
 
     /// ASCII case-insensitive comparison with a lowercase name.
-    static func equal(_ name: String, _ lowercase: String) -> Bool {
-        guard name.utf8.count == lowercase.utf8.count else { return false }
+    static func equal(_ name: String, _ lowercase: StaticString) -> Bool {
+        guard name.utf8.count == lowercase.utf8CodeUnitCount else { return false }
         var name = name
         return name.withUTF8 { equal(UnsafeRawBufferPointer($0)[...], lowercase) }
     }
 
-    /// ASCII case-insensitive comparison of bytes with a lowercase name.
-    static func equal(_ name: UnsafeRawBufferPointer.SubSequence, _ lowercase: String) -> Bool {
-        guard name.count == lowercase.utf8.count else { return false }
-        var lowercase = lowercase
-        return lowercase.withUTF8 { b in
-            var index = 0
-            for byte in name {
-                let folded = byte &- 0x41 < 26 ? byte | 0x20 : byte
-                if folded != b[index] { return false }
-                index += 1
-            }
-            return true
+    /// ASCII case-insensitive comparison of bytes with a lowercase name (a literal: its bytes are at hand, where a
+    /// String's are behind a check of its form).
+    static func equal(_ name: UnsafeRawBufferPointer.SubSequence, _ lowercase: StaticString) -> Bool {
+        guard name.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = lowercase.utf8Start
+        let bytes = name.base
+        var index = name.startIndex
+        while index < name.endIndex {
+            let byte = bytes[index]
+            let folded = byte &- 0x41 < 26 ? byte | 0x20 : byte
+            if folded != expected[index - name.startIndex] { return false }
+            index += 1
         }
+        return true
     }
 }
 
