@@ -30,27 +30,36 @@ struct UpstreamConnectionPoolTests {
     }
 
     @Test func emptyPoolHasNothingToLend() {
-        #expect(pool().checkout(key()) == nil)
+        let pool = pool()
+        #expect(pool.checkout(pool.slot(for: key())) == nil)
+    }
+
+    /// Keys made apart for the same route reach one slot (client connections keep it for their next requests).
+    @Test func equalKeysShareOneSlot() {
+        let pool = pool()
+        #expect(pool.slot(for: key()) === pool.slot(for: key()))
+        #expect(pool.slot(for: key()) !== pool.slot(for: key(port: 8443)))
+        #expect(pool.slot(for: key()) !== pool.slot(for: key(generation: 2)))
     }
 
     @Test func checkedInConnectionIsLentOnceUnderTheSameKey() throws {
         let pool = pool()
         let channel = try connectedChannel()
-        pool.checkin(channel, relay: UpstreamResponseRelay(), key: key())
-        #expect(pool.checkout(key())?.channel === channel)
-        #expect(pool.checkout(key()) == nil)
+        pool.checkin(channel, relay: UpstreamResponseRelay(), slot: pool.slot(for: key()))
+        #expect(pool.checkout(pool.slot(for: key()))?.channel === channel)
+        #expect(pool.checkout(pool.slot(for: key())) == nil)
         #expect(channel.isActive)
     }
 
     @Test func connectionIsNotLentUnderAnotherKey() throws {
         let pool = pool()
         let channel = try connectedChannel()
-        pool.checkin(channel, relay: UpstreamResponseRelay(), key: key(generation: 1))
+        pool.checkin(channel, relay: UpstreamResponseRelay(), slot: pool.slot(for: key(generation: 1)))
         // A reload (new generation), other TLS settings or another port never reuse it.
-        #expect(pool.checkout(key(generation: 2)) == nil)
-        #expect(pool.checkout(key(settings: SidecarTestPKI.settings(trusting: nil))) == nil)
-        #expect(pool.checkout(key(port: 8443)) == nil)
-        #expect(pool.checkout(key(generation: 1))?.channel === channel)
+        #expect(pool.checkout(pool.slot(for: key(generation: 2))) == nil)
+        #expect(pool.checkout(pool.slot(for: key(settings: SidecarTestPKI.settings(trusting: nil)))) == nil)
+        #expect(pool.checkout(pool.slot(for: key(port: 8443))) == nil)
+        #expect(pool.checkout(pool.slot(for: key(generation: 1)))?.channel === channel)
     }
 
     @Test func settingsThatDifferOnlyInTheCABundleAreDifferentKeys() throws {
@@ -58,57 +67,57 @@ struct UpstreamConnectionPoolTests {
         let channel = try connectedChannel()
         let old = SidecarTestPKI.settings(trusting: [SidecarTestPKI.certificateAuthority(name: "Old")])
         let new = SidecarTestPKI.settings(trusting: [SidecarTestPKI.certificateAuthority(name: "New")])
-        pool.checkin(channel, relay: UpstreamResponseRelay(), key: key(settings: old))
-        #expect(pool.checkout(key(settings: new)) == nil)
-        #expect(pool.checkout(key(settings: old))?.channel === channel)
+        pool.checkin(channel, relay: UpstreamResponseRelay(), slot: pool.slot(for: key(settings: old)))
+        #expect(pool.checkout(pool.slot(for: key(settings: new))) == nil)
+        #expect(pool.checkout(pool.slot(for: key(settings: old)))?.channel === channel)
     }
 
     @Test func beyondTheBoundConnectionsAreClosedNotPooled() throws {
         let pool = pool(maximumPerKey: 2)
         let channels = try (0..<3).map { _ in try connectedChannel() }
-        for channel in channels { pool.checkin(channel, relay: UpstreamResponseRelay(), key: key()) }
+        for channel in channels { pool.checkin(channel, relay: UpstreamResponseRelay(), slot: pool.slot(for: key())) }
         loop.run()
         #expect(channels[0].isActive)
         #expect(channels[1].isActive)
         #expect(!channels[2].isActive)
-        let lent = [pool.checkout(key()), pool.checkout(key())]
+        let lent = [pool.checkout(pool.slot(for: key())), pool.checkout(pool.slot(for: key()))]
         #expect(lent.allSatisfy { $0 != nil })
-        #expect(pool.checkout(key()) == nil)
+        #expect(pool.checkout(pool.slot(for: key())) == nil)
     }
 
     @Test func lendsTheMostRecentlyReturnedFirst() throws {
         let pool = pool()
         let first = try connectedChannel()
         let second = try connectedChannel()
-        pool.checkin(first, relay: UpstreamResponseRelay(), key: key())
-        pool.checkin(second, relay: UpstreamResponseRelay(), key: key())
-        #expect(pool.checkout(key())?.channel === second)
-        #expect(pool.checkout(key())?.channel === first)
+        pool.checkin(first, relay: UpstreamResponseRelay(), slot: pool.slot(for: key()))
+        pool.checkin(second, relay: UpstreamResponseRelay(), slot: pool.slot(for: key()))
+        #expect(pool.checkout(pool.slot(for: key()))?.channel === second)
+        #expect(pool.checkout(pool.slot(for: key()))?.channel === first)
     }
 
     @Test func inactiveConnectionIsNotPooled() throws {
         let pool = pool()
         let channel = EmbeddedChannel(loop: loop)
-        pool.checkin(channel, relay: UpstreamResponseRelay(), key: key())
-        #expect(pool.checkout(key()) == nil)
+        pool.checkin(channel, relay: UpstreamResponseRelay(), slot: pool.slot(for: key()))
+        #expect(pool.checkout(pool.slot(for: key())) == nil)
     }
 
     @Test func idleConnectionIsClosedAfterTheIdleTimeout() throws {
         let pool = pool()
         let channel = try connectedChannel()
-        pool.checkin(channel, relay: UpstreamResponseRelay(), key: key())
+        pool.checkin(channel, relay: UpstreamResponseRelay(), slot: pool.slot(for: key()))
         loop.advanceTime(by: Self.idleTimeout - .seconds(1))
         #expect(channel.isActive)
         loop.advanceTime(by: .seconds(1))
         #expect(!channel.isActive)
-        #expect(pool.checkout(key()) == nil)
+        #expect(pool.checkout(pool.slot(for: key())) == nil)
     }
 
     @Test func lentConnectionIsNotClosedByItsOldIdleTimer() throws {
         let pool = pool()
         let channel = try connectedChannel()
-        pool.checkin(channel, relay: UpstreamResponseRelay(), key: key())
-        #expect(pool.checkout(key())?.channel === channel)
+        pool.checkin(channel, relay: UpstreamResponseRelay(), slot: pool.slot(for: key()))
+        #expect(pool.checkout(pool.slot(for: key()))?.channel === channel)
         loop.advanceTime(by: Self.idleTimeout * 2)
         #expect(channel.isActive)
     }
@@ -122,27 +131,27 @@ struct UpstreamConnectionPoolTests {
         let pooled = try connectedChannel()
         let current = try connectedChannel()
         let lent = try connectedChannel()
-        pool.checkin(pooled, relay: UpstreamResponseRelay(), key: key(generation: 1))
+        pool.checkin(pooled, relay: UpstreamResponseRelay(), slot: pool.slot(for: key(generation: 1)))
         generation.withLock { $0 = 2 }
-        pool.checkin(current, relay: UpstreamResponseRelay(), key: key(generation: 2))
-        pool.checkin(lent, relay: UpstreamResponseRelay(), key: key(generation: 1))
+        pool.checkin(current, relay: UpstreamResponseRelay(), slot: pool.slot(for: key(generation: 2)))
+        pool.checkin(lent, relay: UpstreamResponseRelay(), slot: pool.slot(for: key(generation: 1)))
         loop.run()
         #expect(!lent.isActive)
         #expect(pooled.isActive)
         loop.advanceTime(by: .seconds(1))
         #expect(!pooled.isActive)
         #expect(current.isActive)
-        #expect(pool.checkout(key(generation: 2))?.channel === current)
+        #expect(pool.checkout(pool.slot(for: key(generation: 2)))?.channel === current)
     }
 
     @Test func connectionClosedByTheBackendWhileIdleIsForgotten() throws {
         let pool = pool()
         let closing = try connectedChannel()
         let staying = try connectedChannel()
-        pool.checkin(staying, relay: UpstreamResponseRelay(), key: key())
-        pool.checkin(closing, relay: UpstreamResponseRelay(), key: key())
+        pool.checkin(staying, relay: UpstreamResponseRelay(), slot: pool.slot(for: key()))
+        pool.checkin(closing, relay: UpstreamResponseRelay(), slot: pool.slot(for: key()))
         try closing.close().wait()
-        #expect(pool.checkout(key())?.channel === staying)
-        #expect(pool.checkout(key()) == nil)
+        #expect(pool.checkout(pool.slot(for: key()))?.channel === staying)
+        #expect(pool.checkout(pool.slot(for: key())) == nil)
     }
 }

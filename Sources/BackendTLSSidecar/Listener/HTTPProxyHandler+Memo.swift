@@ -16,22 +16,22 @@ extension HTTPProxyHandler {
             return parsed
         }
 
-        /// Where and how to connect for the target; the last answer holds while the configuration generation
-        /// and the minute are unchanged.
-        mutating func key(
+        /// Where and how to connect for the target (the pool's slot for it); the last answer holds while the
+        /// configuration generation and the minute are unchanged.
+        mutating func slot(
             for target: Target, environment: SidecarEnvironment, pool: UpstreamConnectionPool
         ) -> Result<
-            UpstreamConnectionPool.Key, ProxyFailure
+            UpstreamConnectionPool.Slot, ProxyFailure
         > {
             let minute = CoarseClock.minutesSince1970()
             if let route = lastRoute, route.hostHeader == target.hostHeader, route.minute == minute,
-                route.key.generation == environment.state.generation
+                route.slot.key.generation == environment.state.generation
             {
-                return .success(route.key)
+                return .success(route.slot)
             }
-            let resolved = Route.resolve(target, environment: environment).map(pool.interned)
-            if case .success(let key) = resolved {
-                lastRoute = Route(hostHeader: target.hostHeader, key: key, minute: minute)
+            let resolved = Route.resolve(target, environment: environment).map(pool.slot(for:))
+            if case .success(let slot) = resolved {
+                lastRoute = Route(hostHeader: target.hostHeader, slot: slot, minute: minute)
             }
             return resolved
         }

@@ -45,7 +45,7 @@ extension HTTPProxyHandler {
             resumeReading(context: context)
             // A connection whose request body was not fully sent cannot frame the next request: close it.
             if forwarding.reusable && forwarding.requestEnded {
-                pool.checkin(upstream, relay: forwarding.relay, key: forwarding.key)
+                pool.checkin(upstream, relay: forwarding.relay, slot: forwarding.slot)
             } else {
                 upstream.close(promise: nil)
             }

@@ -7,12 +7,12 @@ extension HTTPProxyHandler {
     /// than relaying it. Valid for one configuration generation and one minute, as the resolution cache is.
     final class Route {
         let hostHeader: String
-        let key: UpstreamConnectionPool.Key
+        let slot: UpstreamConnectionPool.Slot
         let minute: Int
 
-        init(hostHeader: String, key: UpstreamConnectionPool.Key, minute: Int) {
+        init(hostHeader: String, slot: UpstreamConnectionPool.Slot, minute: Int) {
             self.hostHeader = hostHeader
-            self.key = key
+            self.slot = slot
             self.minute = minute
         }
 

@@ -33,7 +33,8 @@ extension HTTPProxyHandler {
     final class Forwarding {
         let upstream: any Channel
         let relay: UpstreamResponseRelay
-        let key: UpstreamConnectionPool.Key
+        /// Where the connection goes back to (its key included).
+        let slot: UpstreamConnectionPool.Slot
         /// The client connection stays open after this exchange.
         var keepAlive: Bool
         /// The client spoke HTTP/1.0, which has no chunked coding.
@@ -48,12 +49,12 @@ extension HTTPProxyHandler {
         var upstreamPaused = false
 
         init(
-            upstream: any Channel, relay: UpstreamResponseRelay, key: UpstreamConnectionPool.Key, keepAlive: Bool,
+            upstream: any Channel, relay: UpstreamResponseRelay, slot: UpstreamConnectionPool.Slot, keepAlive: Bool,
             http10Client: Bool, requestEnded: Bool
         ) {
             self.upstream = upstream
             self.relay = relay
-            self.key = key
+            self.slot = slot
             self.keepAlive = keepAlive
             self.http10Client = http10Client
             self.requestEnded = requestEnded

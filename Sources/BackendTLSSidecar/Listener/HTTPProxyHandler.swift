@@ -166,16 +166,16 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         case .success(let parsed): target = parsed
         case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
-        let key: UpstreamConnectionPool.Key
-        switch memo.key(for: target, environment: environment, pool: pool) {
-        case .success(let routed): key = routed
+        let slot: UpstreamConnectionPool.Slot
+        switch memo.slot(for: target, environment: environment, pool: pool) {
+        case .success(let routed): slot = routed
         case .failure(let failure): return refuse(failure, keepAlive: keepAlive, context: context)
         }
         let upstreamHead = requestEncoder.head(
             head, path: target.path, hostHeader: target.hostHeader, replaceHost: target.absoluteForm,
             allocator: context.channel.allocator)
 
-        while let lent = pool.checkout(key) {
+        while let lent = pool.checkout(slot) {
             let pooled = lent.channel
             guard lent.relay.isReusable else {
                 // Its last response was followed by bytes (refused, closing): never lent again.
@@ -183,7 +183,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 continue
             }
             let forwarding = attach(
-                pooled, relay: lent.relay, key: key, method: head.method, keepAlive: keepAlive,
+                pooled, relay: lent.relay, slot: slot, method: head.method, keepAlive: keepAlive,
                 http10Client: http10Client)
             // Flushed with the request's end, or when this read burst ends if the body is still to come (a
             // client waiting for 100 Continue sends nothing more until the backend has seen the head).
@@ -192,13 +192,14 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             return
         }
         state = .connecting(buffered: [upstreamHead], ended: false, keepAlive: keepAlive)
-        connect(key, method: head.method, http10Client: http10Client, context: context)
+        connect(slot, method: head.method, http10Client: http10Client, context: context)
     }
 
-    /// A new upstream connection for `key`; the request parts held meanwhile follow once it is verified.
+    /// A new upstream connection for the slot's key; the request parts held meanwhile follow once it is verified.
     private func connect(
-        _ key: UpstreamConnectionPool.Key, method: HTTPMethod, http10Client: Bool, context: ChannelHandlerContext
+        _ slot: UpstreamConnectionPool.Slot, method: HTTPMethod, http10Client: Bool, context: ChannelHandlerContext
     ) {
+        let key = slot.key
         setClientReading(false, context: context)
         environment.connector.connect(
             host: key.host, port: key.port, tls: key.settings, use: .http, on: context.eventLoop
@@ -229,7 +230,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                     break
                 }
                 attach(
-                    channel, relay: relay, key: key, method: method, keepAlive: keepAlive,
+                    channel, relay: relay, slot: slot, method: method, keepAlive: keepAlive,
                     http10Client: http10Client, requestEnded: ended)
                 for part in buffered { channel.write(part, promise: nil) }
                 channel.flush()
@@ -248,11 +249,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// Points the connection's relay (installed once per upstream connection) at this downstream.
     @discardableResult
     private func attach(
-        _ upstream: any Channel, relay: UpstreamResponseRelay, key: UpstreamConnectionPool.Key, method: HTTPMethod,
+        _ upstream: any Channel, relay: UpstreamResponseRelay, slot: UpstreamConnectionPool.Slot, method: HTTPMethod,
         keepAlive: Bool, http10Client: Bool, requestEnded: Bool = false
     ) -> Forwarding {
         let forwarding = Forwarding(
-            upstream: upstream, relay: relay, key: key, keepAlive: keepAlive, http10Client: http10Client,
+            upstream: upstream, relay: relay, slot: slot, keepAlive: keepAlive, http10Client: http10Client,
             requestEnded: requestEnded)
         state = .forwarding(forwarding)
         relay.proxy = self

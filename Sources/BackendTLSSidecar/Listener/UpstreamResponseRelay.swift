@@ -9,6 +9,8 @@ final class UpstreamResponseRelay: ChannelInboundHandler, RemovableChannelHandle
     /// The downstream connection this upstream currently serves; `nil` while pooled.
     weak var proxy: HTTPProxyHandler?
     private var parser = UpstreamResponseParser()
+    /// The pool watches the connection's close once, from its first check-in on.
+    var closeWatchedByPool = false
 
     /// Makes a new upstream connection speak HTTP/1.1 for HTTP mode. Requests are written to it as bytes
     /// (UpstreamRequestEncoder).

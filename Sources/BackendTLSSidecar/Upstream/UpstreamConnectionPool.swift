@@ -55,18 +55,25 @@ final class UpstreamConnectionPool {
         let relay: UpstreamResponseRelay
     }
 
-    private struct Idle {
+    fileprivate struct Idle {
         let lent: Lent
         let since: NIODeadline
         var channel: any Channel { lent.channel }
     }
 
-    private var idle: [Key: [Idle]] = [:]
-    /// One instance of each key in use (see `interned(_:)`), of the newest generation seen.
-    private var keys: Set<Key> = []
-    /// Channels whose close callback is registered: once per connection, not per check-in (a connection
-    /// serves many requests; a callback per check-in grew memory with every request).
-    private var watched: Set<ObjectIdentifier> = []
+    /// The idle connections of one key. A client connection keeps its route's slot (see `HTTPProxyHandler.Memo`),
+    /// so that a checkout and a check-in reach the list without hashing the key and looking it up: the hashing
+    /// alone cost more than the rest of both.
+    final class Slot {
+        let key: Key
+        fileprivate var idle: [Idle] = []
+
+        fileprivate init(key: Key) { self.key = key }
+    }
+
+    /// One slot per key: a key made anew for the same route gets the same slot, and with it the same key
+    /// instance, which compares by identity. Slots of older generations go with the sweep.
+    private var slots: [Key: Slot] = [:]
     /// Closes connections idle for longer than the timeout; runs only while something is pooled. One sweep
     /// instead of a timer per check-in: scheduling and cancelling a task per request cost more than the lookup.
     private var sweepScheduled = false
@@ -86,18 +93,17 @@ final class UpstreamConnectionPool {
         self.currentGeneration = currentGeneration
     }
 
-    /// The pool's instance of a key equal to `key`. Client connections resolve their keys separately, and keys
-    /// made apart compare their settings in full (a copy and a comparison of every field, trust anchors
-    /// included) where keys sharing an instance compare by identity: a lookup per request in every pool.
-    func interned(_ key: Key) -> Key {
-        if let newest = keys.first?.generation, newest < key.generation { keys.removeAll() }
-        return keys.insert(key).memberAfterInsert
+    /// The pool's slot for a key equal to `key`.
+    func slot(for key: Key) -> Slot {
+        if let slot = slots[key] { return slot }
+        let slot = Slot(key: key)
+        slots[key] = slot
+        return slot
     }
 
-    func checkout(_ key: Key) -> Lent? {
-        // Popped in place; an emptied list stays until the sweep, so the next check-in of this key (the common
-        // keep-alive cycle) allocates nothing.
-        while let entry = idle[key]?.popLast() {
+    func checkout(_ slot: Slot) -> Lent? {
+        // Popped in place, so the next check-in of this key (the common keep-alive cycle) allocates nothing.
+        while let entry = slot.idle.popLast() {
             guard entry.channel.isActive else { continue }
             // Between sweeps an expired connection may still be here: it is closed, never lent.
             guard entry.channel.eventLoop.now - entry.since < idleTimeout else {
@@ -109,38 +115,42 @@ final class UpstreamConnectionPool {
         return nil
     }
 
-    func checkin(_ channel: any Channel, relay: UpstreamResponseRelay, key: Key) {
-        guard channel.isActive, (idle[key]?.count ?? 0) < maximumPerKey, key.generation >= currentGeneration() else {
+    func checkin(_ channel: any Channel, relay: UpstreamResponseRelay, slot: Slot) {
+        guard channel.isActive, slot.idle.count < maximumPerKey, slot.key.generation >= currentGeneration() else {
             channel.close(promise: nil)
             return
         }
         let eventLoop = channel.eventLoop
-        idle[key, default: []].append(Idle(lent: Lent(channel: channel, relay: relay), since: eventLoop.now))
+        slot.idle.append(Idle(lent: Lent(channel: channel, relay: relay), since: eventLoop.now))
         scheduleSweep(on: eventLoop)
-        let identifier = ObjectIdentifier(channel)
-        if watched.insert(identifier).inserted {
-            channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in
-                self?.watched.remove(identifier)
-                self?.forget(channel, key: key)
+        // Once per connection, not per check-in (a connection serves many requests; a callback per check-in grew
+        // memory with every request).
+        if !relay.closeWatchedByPool {
+            relay.closeWatchedByPool = true
+            channel.closeFuture.assumeIsolated().whenComplete { [weak slot] _ in
+                slot?.idle.removeAll { $0.channel === channel }
             }
         }
     }
 
-    /// Closes connections idle too long, and every one made under an older configuration generation.
+    /// Closes connections idle too long, and every one made under an older configuration generation, whose slot
+    /// goes too (a connection of it still lent out is closed at its check-in).
     private func closeExpired(now: NIODeadline) {
         let generation = currentGeneration()
-        for (key, list) in idle {
-            var kept: [Idle] = []
-            for entry in list {
-                if key.generation >= generation, now - entry.since < idleTimeout {
-                    kept.append(entry)
-                } else {
-                    entry.channel.close(promise: nil)
-                }
+        for (key, slot) in slots {
+            guard key.generation >= generation else {
+                for entry in slot.idle { entry.channel.close(promise: nil) }
+                slots[key] = nil
+                continue
             }
-            if kept.count < list.count || kept.isEmpty { idle[key] = kept.isEmpty ? nil : kept }
+            let expired = slot.idle.filter { now - $0.since >= idleTimeout }
+            guard !expired.isEmpty else { continue }
+            slot.idle.removeAll { now - $0.since >= idleTimeout }
+            for entry in expired { entry.channel.close(promise: nil) }
         }
     }
+
+    private var anyIdle: Bool { slots.values.contains { !$0.idle.isEmpty } }
 
     private func scheduleSweep(on eventLoop: any EventLoop) {
         guard !sweepScheduled else { return }
@@ -149,11 +159,7 @@ final class UpstreamConnectionPool {
             guard let self else { return }
             sweepScheduled = false
             closeExpired(now: eventLoop.now)
-            if !idle.isEmpty { scheduleSweep(on: eventLoop) }
+            if anyIdle { scheduleSweep(on: eventLoop) }
         }
-    }
-
-    private func forget(_ channel: any Channel, key: Key) {
-        idle[key]?.removeAll { $0.channel === channel }
     }
 }
