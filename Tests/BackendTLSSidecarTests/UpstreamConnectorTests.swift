@@ -156,6 +156,24 @@ struct UpstreamConnectorTests {
         #expect(server.names.all == [Self.hostname])
     }
 
+    /// Once the handshake is done, its watcher leaves: every later event of the connection would pass through it.
+    @Test func verifiedConnectionKeepsOnlyTheTLSHandler() async throws {
+        let credentials = Credentials()
+        let server = try await Server.start(presenting: credentials.leaf)
+        let channel = try await connect(connector(), to: server.port, PKI.settings(trusting: [credentials.root]))
+        let handlers = try await channel.eventLoop.submit {
+            let sync = channel.pipeline.syncOperations
+            return (
+                tls: (try? sync.handler(type: NIOSSLClientHandler.self)) != nil,
+                watcher: (try? sync.handler(type: HandshakeCompletionHandler.self)) != nil
+            )
+        }.get()
+        #expect(handlers.tls)
+        #expect(!handlers.watcher)
+        try await channel.close()
+        await server.stop()
+    }
+
     @Test func subjectAltNamesAuthenticateAHostnameTheCertificateDoesNotName() async throws {
         // Issue 5: NIOSSL must not add its own hostname check, or this GEP-1897 case would fail.
         let credentials = Credentials()

@@ -202,7 +202,8 @@ final class VerificationOutcome: Sendable {
     var failure: UpstreamCertificateVerifier.Failure? { stored.withLock { $0 } }
 }
 
-/// Completes its promise when the TLS handshake succeeds or fails, whichever comes first.
+/// Completes its promise when the TLS handshake succeeds or fails, whichever comes first, and leaves the pipeline
+/// once it has succeeded.
 final class HandshakeCompletionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     private let promise: EventLoopPromise<Void>
@@ -217,10 +218,13 @@ final class HandshakeCompletionHandler: ChannelInboundHandler, RemovableChannelH
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted = event as? TLSUserEvent {
-            promise.succeed(())
+        guard case .handshakeCompleted = event as? TLSUserEvent else {
+            return context.fireUserInboundEventTriggered(event)
         }
+        promise.succeed(())
         context.fireUserInboundEventTriggered(event)
+        // Done: left in, every later read, write and flush of the connection would pass through it.
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
