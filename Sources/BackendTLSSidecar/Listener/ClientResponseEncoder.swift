@@ -38,13 +38,9 @@ struct ClientResponseEncoder {
 
     /// A 1xx answer: passed on as HTTP/1.1, without hop-by-hop or length headers.
     func interimHead(_ head: UpstreamResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let lines = head.lines
-        let hopByHop = HopByHopHeaders(lines)
-        var buffer = allocator.buffer(capacity: lines.bytes.readableBytes + 2)
+        var buffer = allocator.buffer(capacity: head.lines.bytes.readableBytes + 2)
         Self.writeStatusLine(of: head, http10: false, into: &buffer)
-        lines.copyFields(into: &buffer) { field in
-            !hopByHop.contains(field, in: lines) && Framing.none.keeps { lines.name(of: field, is: $0) }
-        }
+        Self.copyKeptFields(of: head.lines, framing: .none, into: &buffer)
         buffer.writeStaticString("\r\n")
         return buffer
     }
@@ -68,27 +64,36 @@ struct ClientResponseEncoder {
     mutating func finalHead(
         _ head: UpstreamResponseHead, http10Client: Bool, keepAlive: inout Bool, allocator: ByteBufferAllocator
     ) -> ByteBuffer {
-        let lines = head.lines
-        let hopByHop = HopByHopHeaders(lines)
-        let hasContentLength = lines.fields.contains { lines.name(of: $0, is: "content-length") }
+        let hasContentLength = Self.hasContentLength(head.lines)
         let code = head.code
         // No chunked coding in HTTP/1.0: a body without a length is ended by closing the connection.
         if http10Client, !hasContentLength, code != 204, code != 304 { keepAlive = false }
         let framing = framing(code: code, hasContentLength: hasContentLength, http10: http10Client)
 
-        var buffer = allocator.buffer(capacity: lines.bytes.readableBytes + 64)
+        var buffer = allocator.buffer(capacity: head.lines.bytes.readableBytes + 64)
         Self.writeStatusLine(of: head, http10: http10Client, into: &buffer)
-        lines.copyFields(into: &buffer) { field in
-            !hopByHop.contains(field, in: lines) && framing.keeps { lines.name(of: field, is: $0) }
-        }
+        Self.copyKeptFields(of: head.lines, framing: framing, into: &buffer)
         if framing == .chunked {
-            Self.writeChunkedCoding(after: lines, into: &buffer)
+            Self.writeChunkedCoding(after: head.lines, into: &buffer)
         }
         if http10Client, keepAlive { buffer.writeStaticString("connection: keep-alive\r\n") }
         if !keepAlive { buffer.writeStaticString("connection: close\r\n") }
         buffer.writeStaticString("\r\n")
         chunked = framing == .chunked && !suppressBody
         return buffer
+    }
+
+    // The head's lines are passed as arguments, not bound to a local: a local was a copy (two references counted
+    // up and down) per use.
+    private static func hasContentLength(_ lines: HTTP1Head) -> Bool {
+        lines.fields.contains { lines.name(of: $0, is: "content-length") }
+    }
+
+    private static func copyKeptFields(of lines: HTTP1Head, framing: Framing, into buffer: inout ByteBuffer) {
+        let hopByHop = HopByHopHeaders(lines)
+        lines.copyFields(into: &buffer) { field in
+            !hopByHop.contains(field, in: lines) && framing.keeps { lines.name(of: field, is: $0) }
+        }
     }
 
     /// A head the sidecar made (a refusal): written as it is, framed by the same rules.

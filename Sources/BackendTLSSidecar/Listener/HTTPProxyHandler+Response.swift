@@ -10,27 +10,9 @@ extension HTTPProxyHandler {
     func upstreamResponse(_ part: UpstreamResponseParser.Event, from upstream: any Channel) {
         guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
         switch part {
-        case .head(let head) where head.code == 101:
-            // No upgrade is ever forwarded, so the backend broke the protocol; the connection is no longer HTTP.
-            abandon(
-                forwarding,
-                because: ProxyFailure(
-                    status: 502, reason: "upstream_protocol", policy: nil,
-                    message: "the backend switched protocols (101) though no upgrade was asked for"),
-                context: context)
-        case .head(let head) where head.code / 100 == 1:
-            // An interim answer (100 Continue to `Expect`): passed on, except to HTTP/1.0 clients, which
-            // must not get one (RFC 9110 15.2); the final answer follows.
-            guard !forwarding.http10Client else { return }
-            responseEncoder.write(
-                responseEncoder.interimHead(head, allocator: context.channel.allocator), context: context)
-            context.flush()
         case .head(let head):
-            forwarding.responseStarted = true
-            forwarding.reusable = head.keepsAlive
-            responseEncoder.writeFinalHead(
-                head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive, context: context)
-            memo.countRequest(code: Int(head.code), metrics: environment.metrics)
+            // One binding for the three kinds of head: a binding per `case … where` copied the head each time.
+            upstreamHead(head, forwarding: forwarding, context: context)
         case .body(let buffer):
             // Flushed when the upstream read burst ends (or at `.end`): one write syscall per response, not per part.
             responseEncoder.writeBody(buffer, context: context)
@@ -52,6 +34,31 @@ extension HTTPProxyHandler {
             finishResponse(
                 trailers: trailers, keepAlive: forwarding.keepAlive, requestEnded: forwarding.requestEnded,
                 context: context)
+        }
+    }
+
+    private func upstreamHead(_ head: UpstreamResponseHead, forwarding: Forwarding, context: ChannelHandlerContext) {
+        if head.code == 101 {
+            // No upgrade is ever forwarded, so the backend broke the protocol; the connection is no longer HTTP.
+            abandon(
+                forwarding,
+                because: ProxyFailure(
+                    status: 502, reason: "upstream_protocol", policy: nil,
+                    message: "the backend switched protocols (101) though no upgrade was asked for"),
+                context: context)
+        } else if head.code / 100 == 1 {
+            // An interim answer (100 Continue to `Expect`): passed on, except to HTTP/1.0 clients, which
+            // must not get one (RFC 9110 15.2); the final answer follows.
+            guard !forwarding.http10Client else { return }
+            responseEncoder.write(
+                responseEncoder.interimHead(head, allocator: context.channel.allocator), context: context)
+            context.flush()
+        } else {
+            forwarding.responseStarted = true
+            forwarding.reusable = head.keepsAlive
+            responseEncoder.writeFinalHead(
+                head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive, context: context)
+            memo.countRequest(code: Int(head.code), metrics: environment.metrics)
         }
     }
 

@@ -22,32 +22,22 @@ struct UpstreamRequestEncoder {
         _ head: ClientRequestHead, path: String, hostHeader: String, replaceHost: Bool = false,
         allocator: ByteBufferAllocator
     ) -> ByteBuffer {
-        let lines = head.lines
-        let hopByHop = HopByHopHeaders(lines)
-        var hasHost = false
-        var hasLength = false
-        var hasCodings = false
-        for field in lines.fields {
-            hasHost = hasHost || lines.name(of: field, is: "host")
-            hasLength = hasLength || lines.name(of: field, is: "content-length")
-            hasCodings = hasCodings || lines.name(of: field, is: "transfer-encoding")
-        }
+        let (hasHost, hasLength, hasCodings) = Self.framingFields(of: head.lines)
         noBody = head.method.isTRACE
         let addChunked = !noBody && !hasLength && !hasCodings && head.method.sendsBody
         chunked = !noBody && !hasLength && (hasCodings || addChunked)
 
-        var buffer = allocator.buffer(capacity: lines.bytes.readableBytes + hostHeader.utf8.count + 40)
-        buffer.writeString(head.method.rawValue)
-        buffer.writeStaticString(" ")
-        buffer.writeString(path)
-        buffer.writeStaticString(" HTTP/1.1\r\n")
-        let noBody = noBody
-        lines.copyFields(into: &buffer) { field in
-            if hopByHop.contains(field, in: lines) { return false }
-            if replaceHost, lines.name(of: field, is: "host") { return false }
-            return !noBody
-                || !(lines.name(of: field, is: "content-length") || lines.name(of: field, is: "transfer-encoding"))
+        var buffer = allocator.buffer(capacity: head.lines.bytes.readableBytes + hostHeader.utf8.count + 40)
+        if !replaceHost, head.version == .http1_1, head.uri == path {
+            // Already `METHOD SP path SP HTTP/1.1` (ClientRequestHead checked its form): copied as it came.
+            Self.copyStartLine(of: head.lines, into: &buffer)
+        } else {
+            buffer.writeString(head.method.rawValue)
+            buffer.writeStaticString(" ")
+            buffer.writeString(path)
+            buffer.writeStaticString(" HTTP/1.1\r\n")
         }
+        Self.copyKeptFields(of: head.lines, replaceHost: replaceHost, noBody: noBody, into: &buffer)
         if !hasHost || replaceHost {
             buffer.writeStaticString("host: ")
             buffer.writeString(hostHeader)
@@ -56,6 +46,39 @@ struct UpstreamRequestEncoder {
         if addChunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
         buffer.writeStaticString("\r\n")
         return buffer
+    }
+
+    // The head's lines are passed as arguments, not bound to a local: a local was a copy (two references counted
+    // up and down) per use.
+    private static func framingFields(of lines: HTTP1Head) -> (host: Bool, length: Bool, codings: Bool) {
+        var hasHost = false
+        var hasLength = false
+        var hasCodings = false
+        for field in lines.fields {
+            hasHost = hasHost || lines.name(of: field, is: "host")
+            hasLength = hasLength || lines.name(of: field, is: "content-length")
+            hasCodings = hasCodings || lines.name(of: field, is: "transfer-encoding")
+        }
+        return (hasHost, hasLength, hasCodings)
+    }
+
+    private static func copyStartLine(of lines: HTTP1Head, into buffer: inout ByteBuffer) {
+        lines.bytes.withUnsafeReadableBytes {
+            _ = buffer.writeBytes(
+                UnsafeRawBufferPointer(rebasing: $0[lines.startLine.lowerBound..<lines.startLine.upperBound + 2]))
+        }
+    }
+
+    private static func copyKeptFields(
+        of lines: HTTP1Head, replaceHost: Bool, noBody: Bool, into buffer: inout ByteBuffer
+    ) {
+        let hopByHop = HopByHopHeaders(lines)
+        lines.copyFields(into: &buffer) { field in
+            if hopByHop.contains(field, in: lines) { return false }
+            if replaceHost, lines.name(of: field, is: "host") { return false }
+            return !noBody
+                || !(lines.name(of: field, is: "content-length") || lines.name(of: field, is: "transfer-encoding"))
+        }
     }
 
     /// The bytes of a part of the body, in order (none for a request without body).
