@@ -17,6 +17,10 @@ struct ClientResponseEncoder {
     /// The largest body part copied into a held head instead of written on its own.
     static let bodyCopyLimit = 4096
 
+    /// NIO's default allocator, which every channel of the sidecar uses: asking a channel for it took a call through
+    /// the channel's protocol and two reference counts, three times per request.
+    static let allocator = ByteBufferAllocator()
+
     /// The final head, and any small body parts copied in after it, not yet handed to NIO.
     private var held: ByteBuffer?
     /// The request being answered is HEAD or CONNECT: its response has no body, whatever its head says.
@@ -50,13 +54,13 @@ struct ClientResponseEncoder {
         _ head: UpstreamResponseHead, http10Client: Bool, keepAlive: inout Bool, context: ChannelHandlerContext
     ) {
         hold(
-            finalHead(head, http10Client: http10Client, keepAlive: &keepAlive, allocator: context.channel.allocator),
+            finalHead(head, http10Client: http10Client, keepAlive: &keepAlive, allocator: Self.allocator),
             context: context)
     }
 
     /// Holds a head the sidecar made (a refusal; see `ownHead`), to be written with its body.
     mutating func writeOwnHead(_ head: HTTPResponseHead, context: ChannelHandlerContext) {
-        hold(ownHead(head, allocator: context.channel.allocator), context: context)
+        hold(ownHead(head, allocator: Self.allocator), context: context)
     }
 
     /// The backend's final head for the app: its status line and the lines it keeps, as they came.
@@ -134,7 +138,7 @@ struct ClientResponseEncoder {
             return
         }
         guard chunked else { return write(part, context: context) }
-        var size = held ?? context.channel.allocator.buffer(capacity: 20)
+        var size = held ?? Self.allocator.buffer(capacity: 20)
         held = nil
         Self.writeChunkSize(of: part, into: &size)
         send(size, context: context)
@@ -160,7 +164,7 @@ struct ClientResponseEncoder {
             return context.flush()
         }
         // Nil before the write, so that the buffer is not shared when written to (a copy).
-        var last = held ?? context.channel.allocator.buffer(capacity: 64)
+        var last = held ?? Self.allocator.buffer(capacity: 64)
         held = nil
         last.writeStaticString("0\r\n")
         for (name, value) in trailers ?? [:] where HTTPTrailers.mayForward(name) {

@@ -51,7 +51,7 @@ extension HTTPProxyHandler {
             // must not get one (RFC 9110 15.2); the final answer follows.
             guard !forwarding.http10Client else { return }
             responseEncoder.write(
-                responseEncoder.interimHead(head, allocator: context.channel.allocator), context: context)
+                responseEncoder.interimHead(head, allocator: ClientResponseEncoder.allocator), context: context)
             context.flush()
         } else {
             forwarding.responseStarted = true

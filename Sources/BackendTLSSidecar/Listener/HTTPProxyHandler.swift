@@ -173,7 +173,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         }
         let upstreamHead = requestEncoder.head(
             head, path: target.path, hostHeader: target.hostHeader, replaceHost: target.absoluteForm,
-            allocator: context.channel.allocator)
+            allocator: ClientResponseEncoder.allocator)
 
         while let lent = pool.checkout(slot) {
             let pooled = lent.channel
@@ -262,7 +262,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     private func forward(_ part: ClientRequestParser.Event, context: ChannelHandlerContext) {
-        let allocator = context.channel.allocator
+        let allocator = ClientResponseEncoder.allocator
         switch state {
         case .connecting(var buffered, var ended, let keepAlive):
             switch part {
