@@ -18,6 +18,19 @@ trap 'exit 130' INT TERM
 
 die() { echo "$FIXTURE_NAME: FAILED: $*" >&2; exit 1; }
 
+# install_missing TOOL[=PACKAGE]...: installs the Debian package of each tool not found (the package is named
+# after the tool unless given)
+install_missing() {
+    local spec missing=() sudo=
+    for spec in "$@"; do command -v "${spec%%=*}" >/dev/null || missing+=("${spec#*=}"); done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    echo "installing: ${missing[*]}" >&2
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq >/dev/null
+    # RUNLEVEL=1 keeps invoke-rc.d from starting the packaged nginx service on port 80.
+    RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 stop() {  # pid
     kill "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true

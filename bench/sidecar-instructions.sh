@@ -16,17 +16,9 @@ ROOT=$(pwd)
 NAME=backend.default.svc
 REQUESTS=${REQUESTS:-10000}
 
-missing=()
-command -v valgrind >/dev/null || missing+=(valgrind)
-command -v h2load >/dev/null || missing+=(nghttp2-client)
-command -v nginx >/dev/null || missing+=(nginx)
-command -v curl >/dev/null || missing+=(curl)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}" >&2
-    SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+FIXTURE_NAME=sidecar-instructions
+. "$ROOT/bench/sidecar-fixture.sh"
+install_missing valgrind h2load=nghttp2-client nginx curl
 
 if [ -z "${BIN:-}" ]; then
     make --no-print-directory sidecar-release >/dev/null
@@ -35,8 +27,6 @@ fi
 [ -x "$BIN" ] || { echo "sidecar binary $BIN not found" >&2; exit 1; }
 [ -z "${BASELINE:-}" ] || [ -x "$BASELINE" ] || { echo "baseline binary $BASELINE not found" >&2; exit 1; }
 
-FIXTURE_NAME=sidecar-instructions
-. "$ROOT/bench/sidecar-fixture.sh"
 read -r BACKEND_PORT SIDECAR_PORT METRICS_PORT ROUTE_PORT <<<"$(free_ports 4 | tr '\n' ' ')"
 make_pki
 # In the main shell (not the end of a pipeline), so that the backend joins PIDS and is stopped on exit.

@@ -23,17 +23,9 @@ NAME=backend.default.svc
 ORDER=Sources/backendtls-sidecar/hot-functions.order
 SCRIPT=Sources/backendtls-sidecar/hot-sections.ld
 
-missing=()
-for tool in valgrind nginx curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}" >&2
-    SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-
 FIXTURE_NAME=sidecar-order
 . "$ROOT/bench/sidecar-fixture.sh"
+install_missing valgrind nginx curl
 # The map says which input section (object file, section name) each address of this link lies in.
 make --no-print-directory sidecar-release \
     SIDECAR_LINK_FLAGS="-Xlinker -Map=$WORK/sidecar.map -Xlinker --no-demangle" >/dev/null

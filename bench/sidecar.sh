@@ -21,19 +21,13 @@ WARMUP=${WARMUP:-2s}
 WRK_ARGS=(-t2 -c16 --latency)
 NAME=backend.default.svc
 
+FIXTURE_NAME=sidecar-bench
+. "$ROOT/bench/sidecar-fixture.sh"
+
 # --- tools -----------------------------------------------------------------------------------------
-missing=()
-command -v nginx >/dev/null || missing+=(nginx)
-command -v wrk >/dev/null || missing+=(wrk)
-command -v haproxy >/dev/null || missing+=(haproxy)
-command -v stunnel4 >/dev/null || command -v stunnel >/dev/null || missing+=(stunnel4)
-command -v curl >/dev/null || missing+=(curl)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}" >&2
-    SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-    $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+tools=(nginx wrk haproxy curl)
+command -v stunnel >/dev/null || tools+=(stunnel4)
+install_missing "${tools[@]}"
 STUNNEL=$(command -v stunnel4 || command -v stunnel)
 NGINX=$(command -v nginx)
 
@@ -43,8 +37,6 @@ if [ -z "${BIN:-}" ]; then
 fi
 [ -x "$BIN" ] || { echo "sidecar binary $BIN not found" >&2; exit 1; }
 
-FIXTURE_NAME=sidecar-bench
-. "$ROOT/bench/sidecar-fixture.sh"
 read -r BACKEND_PORT SIDECAR_PORT METRICS_PORT ROUTE_PORT NGINX_PORT HAPROXY_PORT STUNNEL_PORT CLOSING_PORT \
     FULL_HANDSHAKE_PORT <<<"$(free_ports 9 | tr '\n' ' ')"
 
