@@ -22,6 +22,7 @@ import Testing
             try UpstreamResponseHead(head), http10Client: http10Client, keepAlive: &keepAlive, context: context)
         for part in body { encoder.writeBody(ByteBuffer(string: part), context: context) }
         encoder.writeEnd(trailers: trailers, promise: nil, context: context)
+        context.flush()
         return (try Self.written(channel), keepAlive)
     }
 
@@ -150,6 +151,7 @@ import Testing
             encoder.writeOwnHead(failure.responseHead(keepAlive: false), context: context)
             encoder.writeBody(ByteBuffer(string: failure.body), context: context)
             encoder.writeEnd(trailers: nil, promise: nil, context: context)
+            context.flush()
             let wire = try Self.written(channel)
             #expect(wire.hasPrefix("HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\n"))
             #expect(wire.contains("x-backendtls-error: test: m\r\nconnection: close\r\n\r\n"))
@@ -176,6 +178,7 @@ import Testing
         nonisolated(unsafe) var completed = false
         written.futureResult.whenSuccess { completed = true }
         encoder.writeEnd(trailers: nil, promise: written, context: context)
+        context.flush()
         channel.embeddedEventLoop.run()
         #expect(completed)
         #expect(try Self.written(channel).hasSuffix("\r\n\r\nok"))
@@ -216,6 +219,7 @@ import Testing
         encoder.writeBody(ByteBuffer(string: "hel"), context: context)
         encoder.writeBody(ByteBuffer(string: "lo"), context: context)
         encoder.writeEnd(trailers: nil, promise: nil, context: context)
+        context.flush()
         #expect(try writes() == ["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"])
         #expect(encoder.bytesQueued == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".utf8.count)
     }
@@ -225,6 +229,7 @@ import Testing
         try start(["Transfer-Encoding": "chunked"], encoder: &encoder)
         encoder.writeBody(ByteBuffer(string: "hello"), context: context)
         encoder.writeEnd(trailers: nil, promise: nil, context: context)
+        context.flush()
         #expect(
             try writes() == ["HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"])
     }
@@ -236,6 +241,7 @@ import Testing
         encoder.writeBody(ByteBuffer(string: large), context: context)
         encoder.writeBody(ByteBuffer(string: "ok"), context: context)
         encoder.writeEnd(trailers: nil, promise: nil, context: context)
+        context.flush()
         #expect(try writes() == ["HTTP/1.1 200 OK\r\nContent-Length: \(large.utf8.count + 2)\r\n\r\n", large, "ok"])
     }
 
@@ -243,11 +249,29 @@ import Testing
     @Test func flushWritesAHeldHead() throws {
         var encoder = ClientResponseEncoder()
         try start(["Transfer-Encoding": "chunked"], encoder: &encoder)
-        encoder.flush(context: context)
+        encoder.writeHeld(context: context)
+        context.flush()
         #expect(try writes() == ["HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"])
         encoder.writeBody(ByteBuffer(string: "hello"), context: context)
         encoder.writeEnd(trailers: nil, promise: nil, context: context)
+        context.flush()
         #expect(try writes().joined() == "5\r\nhello\r\n0\r\n\r\n")
+    }
+
+    /// Small parts are copied in only up to `heldLimit`: what is held is not in NIO's count of waiting bytes, which
+    /// back-pressure reads.
+    @Test func copyingStopsAtTheHeldLimit() throws {
+        var encoder = ClientResponseEncoder()
+        let part = String(repeating: "x", count: ClientResponseEncoder.bodyCopyLimit)
+        let parts = 2 * ClientResponseEncoder.heldLimit / part.utf8.count
+        try start(["Content-Length": "\(parts * part.utf8.count)"], encoder: &encoder)
+        for _ in 0..<parts { encoder.writeBody(ByteBuffer(string: part), context: context) }
+        encoder.writeEnd(trailers: nil, promise: nil, context: context)
+        context.flush()
+        let writes = try writes()
+        #expect(writes.count > 1)
+        #expect(writes[0].utf8.count <= ClientResponseEncoder.heldLimit + part.utf8.count + 64)
+        #expect(writes.joined().hasSuffix(String(repeating: part, count: parts)))
     }
 
     /// An answer cut short leaves nothing held for the next one.
@@ -257,6 +281,7 @@ import Testing
         try start(["Content-Length": "2"], encoder: &encoder)
         encoder.writeBody(ByteBuffer(string: "ok"), context: context)
         encoder.writeEnd(trailers: nil, promise: nil, context: context)
+        context.flush()
         #expect(try writes() == ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"])
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -90,7 +91,7 @@ import Testing
         }
     }
 
-    /// Never ahead of the precise clock, and behind it by no more than a few ticks.
+    /// Never ahead of the precise clock, and behind it by no more than a few ticks; the minute is the wall clock's.
     @Test func coarseClockFollowsThePreciseOne() {
         for _ in 0..<1000 {
             let before = NIODeadline.now()
@@ -98,5 +99,7 @@ import Testing
             #expect(coarse <= NIODeadline.now())
             #expect(before - coarse < .milliseconds(50))
         }
+        let minute = Int(Date().timeIntervalSince1970) / 60
+        #expect((minute...minute + 1).contains(CoarseClock.minutesSince1970()))
     }
 }

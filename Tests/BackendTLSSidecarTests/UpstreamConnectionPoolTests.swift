@@ -138,10 +138,13 @@ struct UpstreamConnectionPoolTests {
         loop.run()
         #expect(!lent.isActive)
         #expect(pooled.isActive)
+        let oldSlot = pool.slot(for: key(generation: 1))
         loop.advanceTime(by: .seconds(1))
         #expect(!pooled.isActive)
         #expect(current.isActive)
         #expect(pool.checkout(pool.slot(for: key(generation: 2)))?.channel === current)
+        // The sweep let the old generation's slot go.
+        #expect(pool.slot(for: key(generation: 1)) !== oldSlot)
     }
 
     @Test func connectionClosedByTheBackendWhileIdleIsForgotten() throws {
@@ -151,6 +154,9 @@ struct UpstreamConnectionPoolTests {
         pool.checkin(staying, relay: UpstreamResponseRelay(), slot: pool.slot(for: key()))
         pool.checkin(closing, relay: UpstreamResponseRelay(), slot: pool.slot(for: key()))
         try closing.close().wait()
+        loop.run()
+        // Gone from the list when it closed, not only skipped when lent.
+        #expect(pool.slot(for: key()).idleCount == 1)
         #expect(pool.checkout(pool.slot(for: key()))?.channel === staying)
         #expect(pool.checkout(pool.slot(for: key())) == nil)
     }

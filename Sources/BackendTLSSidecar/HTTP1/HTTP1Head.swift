@@ -5,6 +5,8 @@ import NIOHTTP1
     import Glibc
 #elseif canImport(Musl)
     import Musl
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// A head as it was read and checked: its bytes (the start line and the field lines, each with its CRLF) and where

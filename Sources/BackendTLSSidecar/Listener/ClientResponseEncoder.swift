@@ -16,6 +16,9 @@ import NIOHTTP1
 struct ClientResponseEncoder {
     /// The largest body part copied into a held head instead of written on its own.
     static let bodyCopyLimit = 4096
+    /// No more is copied in once the held bytes reach this: what is held is not in NIO's count of waiting bytes, so
+    /// the back-pressure check after each part does not see it.
+    static let heldLimit = 16 << 10
 
     /// NIO's default allocator, which every channel of the sidecar uses: asking a channel for it took a call through
     /// the channel's protocol and two reference counts, three times per request.
@@ -122,16 +125,10 @@ struct ClientResponseEncoder {
         send(bytes, promise: promise, context: context)
     }
 
-    /// Writes what is held, then flushes.
-    mutating func flush(context: ChannelHandlerContext) {
-        writeHeld(context: context)
-        context.flush()
-    }
-
     /// Writes a part of the body (nothing for a response that has none): copied after a held head when small.
     mutating func writeBody(_ part: ByteBuffer, context: ChannelHandlerContext) {
         guard !suppressBody, part.readableBytes > 0 else { return }
-        if held != nil, part.readableBytes <= Self.bodyCopyLimit {
+        if let size = held?.readableBytes, part.readableBytes <= Self.bodyCopyLimit, size <= Self.heldLimit {
             if chunked { Self.writeChunkSize(of: part, into: &held!) }
             held!.writeImmutableBuffer(part)
             if chunked { held!.writeStaticString("\r\n") }
@@ -146,7 +143,7 @@ struct ClientResponseEncoder {
         send(ByteBuffer.crlf, context: context)
     }
 
-    /// Ends the body and flushes; `promise` completes once everything before it is written.
+    /// Ends the body; `promise` completes once everything before it is written. The caller flushes (see `writeHeld`).
     mutating func writeEnd(trailers: HTTPHeaders?, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
         defer {
             chunked = false
@@ -161,7 +158,7 @@ struct ClientResponseEncoder {
             } else if let promise {
                 send(ByteBuffer(), promise: promise, context: context)
             }
-            return context.flush()
+            return
         }
         // Nil before the write, so that the buffer is not shared when written to (a copy).
         var last = held ?? Self.allocator.buffer(capacity: 64)
@@ -172,7 +169,6 @@ struct ClientResponseEncoder {
         }
         last.writeStaticString("\r\n")
         send(last, promise: promise, context: context)
-        context.flush()
     }
 
     private mutating func hold(_ head: ByteBuffer, context: ChannelHandlerContext) {
@@ -180,7 +176,10 @@ struct ClientResponseEncoder {
         held = head
     }
 
-    private mutating func writeHeld(context: ChannelHandlerContext) {
+    /// Writes what is held (before a flush). Nothing here flushes: a flush that fails closes the connection at once,
+    /// and what that close runs (the upstream's close, which may end its response) comes back to this encoder, while
+    /// the call that flushed would still be modifying it.
+    mutating func writeHeld(context: ChannelHandlerContext) {
         guard let head = held else { return }
         held = nil
         send(head, context: context)

@@ -16,10 +16,7 @@ extension HTTPProxyHandler {
         case .body(let buffer):
             // Flushed when the upstream read burst ends (or at `.end`): one write syscall per response, not per part.
             responseEncoder.writeBody(buffer, context: context)
-            if !context.channel.isWritable {
-                forwarding.upstreamPaused = true
-                setAutoRead(false, upstream)
-            }
+            pauseUpstreamIfClientIsFull(forwarding, context: context)
         case .end(let trailers):
             forwarding.relay.proxy = nil
             // Back-pressure may have paused either side; a pooled connection must be able to read again.
@@ -94,7 +91,19 @@ extension HTTPProxyHandler {
 
     func upstreamReadComplete(_ upstream: any Channel) {
         guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
-        responseEncoder.flush(context: context)
+        responseEncoder.writeHeld(context: context)
+        context.flush()
+        // What was held is counted now: the client may be full.
+        pauseUpstreamIfClientIsFull(forwarding, context: context)
+    }
+
+    /// Back-pressure: the upstream stops being read while the client cannot take more (writability resumes it).
+    private func pauseUpstreamIfClientIsFull(_ forwarding: Forwarding, context: ChannelHandlerContext) {
+        guard !context.channel.isWritable, !forwarding.upstreamPaused,
+            case .forwarding(let current) = state, current === forwarding
+        else { return }
+        forwarding.upstreamPaused = true
+        setAutoRead(false, forwarding.upstream)
     }
 
     func upstreamWritabilityChanged(_ upstream: any Channel) {
@@ -129,6 +138,7 @@ extension HTTPProxyHandler {
             state = .idle
             noteClientActivity()
             responseEncoder.writeEnd(trailers: trailers, promise: nil, context: context)
+            context.flush()
             // A tail of the answer the kernel did not take yet is watched too, not left to the idle timeout. Asking
             // NIO what waits costs a tenth of a microsecond: it is asked once per 16 KiB of answers, so small
             // answers, whose tail would be small too, leave it to the idle timeout.
@@ -141,6 +151,7 @@ extension HTTPProxyHandler {
         }
         let written = context.eventLoop.makePromise(of: Void.self)
         responseEncoder.writeEnd(trailers: trailers, promise: written, context: context)
+        context.flush()
         if requestEnded || !keepAlive {
             // Closing: the rest of an unfinished request is read and dropped while the connection lingers (for
             // 30 s at most), not for as long as the client goes on sending.

@@ -351,7 +351,13 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         closeCheck?.cancel()
         closeCheck = nil
         stopWatchingSending()
-        if case .forwarding(let forwarding) = state { forwarding.upstream.close(promise: nil) }
+        if case .forwarding(let forwarding) = state {
+            // Detached first: a plaintext upstream's close comes back at once, and must not end an exchange that
+            // no longer has a client.
+            state = .idle
+            forwarding.relay.proxy = nil
+            forwarding.upstream.close(promise: nil)
+        }
         state = .idle
         pipelined.removeAll()
         context.fireChannelInactive()

@@ -69,6 +69,8 @@ final class UpstreamConnectionPool {
         fileprivate var idle: [Idle] = []
 
         fileprivate init(key: Key) { self.key = key }
+
+        var idleCount: Int { idle.count }
     }
 
     /// One slot per key: a key made anew for the same route gets the same slot, and with it the same key

@@ -301,6 +301,41 @@ struct SidecarHTTPProtocolTests {
             "a request after the closing one reached the backend\n\(bed.diagnostics)")
     }
 
+    /// A backend that sends its head and then its body slowly (nginx at 2 KiB/s): the head, with the little of the
+    /// body that came with it, reaches the app when that first read ends, not with the rest of the body. The sidecar
+    /// holds a head to write it with a small body in one piece, and lets it go at the end of each upstream read.
+    @Test func headOfASlowAnswerIsNotHeldBack() throws {
+        let bed = try SidecarTestbed()
+        defer { bed.tearDown() }
+        let (sidecar, port) = try bed.startTrustedBackend()
+        try randomFile(bed.nginx.fileDirectory.appendingPathComponent("slow.bin"), count: 8 << 10)
+        let script = #"""
+            import socket, sys, time
+            with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30) as s:
+                started = time.monotonic()
+                s.sendall(f"GET /slow/slow.bin HTTP/1.1\r\nHost: {sys.argv[2]}\r\n\r\n".encode())
+                data = bytearray()
+                while b"\r\n\r\n" not in data:
+                    data += s.recv(65536)
+                head = time.monotonic() - started
+                length = int(data.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+                body = lambda: len(data) - data.find(b"\r\n\r\n") - 4
+                while body() < length:
+                    data += s.recv(65536)
+                print(f"{head:.2f} {time.monotonic() - started:.2f} {body()}")
+            """#
+        let output = try ProcessRunner.run("python3", ["-c", script, String(sidecar.httpPort), "backend:\(port)"])
+        let fields = output.standardOutput.split(separator: " ").map {
+            String($0).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(fields.count == 3, "\(output.standardOutput) \(output.standardError)\n\(bed.diagnostics)")
+        guard fields.count == 3, let head = Double(fields[0]), let whole = Double(fields[1]) else { return }
+        #expect(fields[2] == "\(8 << 10)")
+        // The body took seconds (so the backend did send it slowly), and the head came long before its end.
+        #expect(whole >= 2, "the body came in \(whole) s")
+        #expect(head < 1, "the head came after \(head) s, the whole answer after \(whole) s")
+    }
+
     /// TCP mode: the backend sends a large response and closes; a client that reads slowly still gets every
     /// byte. The relay closed the client's connection as soon as the backend's did, which dropped what it
     /// still held for the client.

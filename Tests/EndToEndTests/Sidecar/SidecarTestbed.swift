@@ -493,11 +493,13 @@ final class NginxBackend {
         try FileManager.default.createDirectory(at: fileDirectory, withIntermediateDirectories: true)
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: fileDirectory.path)
         // `/echo/...` answers with the request line as nginx received it; `/files/` stores PUT bodies and
-        // serves files, for the streaming tests; `/headers/` reports headers a proxy must not forward; `/chunked/` answers without a Content-Length (a filtered
-        // body), so HTTP/1.1 gets it chunked.
+        // serves files, for the streaming tests; `/slow/` serves the same files at 2 KiB/s; `/headers/` reports
+        // headers a proxy must not forward; `/chunked/` answers without a Content-Length (a filtered body), so
+        // HTTP/1.1 gets it chunked.
         let protocolLocations = """
                 location /echo/ { return 200 "$request_uri $server_protocol\\n"; }
                 location /files/ { root \(path)/www; client_max_body_size 0; dav_methods PUT; }
+                location /slow/ { alias \(path)/www/files/; limit_rate 2k; }
                 location /headers/ {
                   return 200 "x-hop=[$http_x_hop] upgrade=[$http_upgrade] te=[$http_te] x-end=[$http_x_end]\\n";
                 }
