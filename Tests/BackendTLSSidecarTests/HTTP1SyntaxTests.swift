@@ -77,6 +77,26 @@ import Testing
         }
     }
 
+    /// Each name HTTP mode decides on is told apart in any case; a name one byte off, or of another length, is not.
+    @Test func knownNamesAreToldApartInAnyCase() {
+        let known: [(String, HTTP1Head.KnownName)] = [
+            ("host", .host), ("content-length", .contentLength), ("transfer-encoding", .transferEncoding),
+            ("connection", .connection), ("keep-alive", .keepAlive), ("te", .te), ("upgrade", .upgrade),
+            ("proxy-connection", .proxyConnection), ("proxy-authenticate", .proxyAuthenticate),
+            ("proxy-authorization", .proxyAuthorization),
+        ]
+        for (name, kind) in known {
+            #expect(HTTP1Head.KnownName(name) == kind)
+            #expect(HTTP1Head.KnownName(name.uppercased()) == kind)
+            #expect(HTTP1Head.KnownName(name.capitalized) == kind)
+            #expect(HTTP1Head.KnownName(String(name.dropLast()) + "x") == .other, "\(name)")
+            #expect(HTTP1Head.KnownName(name + "s") == .other, "\(name)")
+            #expect(HTTP1Head.KnownName(String(name.dropFirst())) == .other, "\(name)")
+        }
+        #expect(HTTP1Head.KnownName("x-forwarded-for") == .other)
+        #expect(HTTP1Head.KnownName("") == .other)
+    }
+
     /// Matched by case, as `==` decides (which compares the methods' names).
     @Test func methodCasesAgreeWithEquality() {
         let methods: [HTTPMethod] = [

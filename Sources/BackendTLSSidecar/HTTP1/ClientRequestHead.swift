@@ -18,7 +18,7 @@ struct ClientRequestHead: Equatable {
     }
 
     var hostField: HTTP1Head.Field? {
-        lines.fields.first { lines.name(of: $0, is: "host") }
+        lines.fields.first { $0.known == .host }
     }
 
     /// As NIO's decoder would have handed it on (for tests).
@@ -34,7 +34,7 @@ struct ClientRequestHead: Equatable {
         }
         let (method, target, version) = try line.get()
         let lines = try HTTP1Head.read(block, party: "client").get()
-        if lines.fields.lazy.filter({ lines.name(of: $0, is: "host") }).count > 1 {
+        if lines.fields.lazy.filter({ $0.known == .host }).count > 1 {
             throw HTTP1Syntax.fail("the client sent Host twice")
         }
         return ClientRequestHead(

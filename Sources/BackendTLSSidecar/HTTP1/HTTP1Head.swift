@@ -22,6 +22,62 @@ struct HTTP1Head: Equatable {
         let name: Range<Int>
         /// Without the whitespace around it.
         let value: Range<Int>
+        /// The name, when it is one that framing, routing or the hop-by-hop rules read.
+        let known: KnownName
+    }
+
+    /// The field names HTTP mode decides on, told apart once as a head is checked: every head is read for them
+    /// several times (framing, keep-alive, hop-by-hop, `Host`), and comparing the names' bytes in each pass cost
+    /// more than the rest of those passes.
+    enum KnownName: UInt8 {
+        case other
+        case host
+        case contentLength
+        case transferEncoding
+        case connection
+        // The rest of the fixed hop-by-hop fields (HopByHopHeaders).
+        case keepAlive
+        case te
+        case upgrade
+        case proxyConnection
+        case proxyAuthenticate
+        case proxyAuthorization
+
+        init(_ name: UnsafeRawBufferPointer.SubSequence) {
+            func named(_ known: KnownName, _ lowercase: StaticString) -> KnownName {
+                HopByHopHeaders.equal(name, lowercase) ? known : .other
+            }
+            switch name.count {
+            case 2: self = named(.te, "te")
+            case 4: self = named(.host, "host")
+            case 7: self = named(.upgrade, "upgrade")
+            case 10:
+                self = named(.connection, "connection")
+                if self == .other { self = named(.keepAlive, "keep-alive") }
+            case 14: self = named(.contentLength, "content-length")
+            case 16: self = named(.proxyConnection, "proxy-connection")
+            case 17: self = named(.transferEncoding, "transfer-encoding")
+            case 18: self = named(.proxyAuthenticate, "proxy-authenticate")
+            case 19: self = named(.proxyAuthorization, "proxy-authorization")
+            default: self = .other
+            }
+        }
+
+        /// A name the sidecar made (its own answers' headers).
+        init(_ name: String) {
+            var name = name
+            self = name.withUTF8 { KnownName(UnsafeRawBufferPointer($0)[...]) }
+        }
+
+        /// `connection`, `keep-alive`, `proxy-connection`, `proxy-authorization`, `proxy-authenticate`, `te`,
+        /// `upgrade`: always hop-by-hop (HopByHopHeaders).
+        var isFixedHopByHop: Bool {
+            switch self {
+            case .connection, .keepAlive, .te, .upgrade, .proxyConnection, .proxyAuthenticate, .proxyAuthorization:
+                true
+            case .other, .host, .contentLength, .transferEncoding: false
+            }
+        }
     }
 
     let bytes: ByteBuffer
@@ -38,10 +94,6 @@ struct HTTP1Head: Equatable {
                 HTTP1Head(bytes: block, startLine: start, fields: $0)
             }
         }
-    }
-
-    func name(of field: Field, is lowercase: StaticString) -> Bool {
-        bytes(field.name, are: lowercase)
     }
 
     /// Whether the bytes at `range` are `lowercase` in any case.
@@ -100,7 +152,7 @@ struct HTTP1Head: Equatable {
     /// every `Connection` token for the usual single `keep-alive` or `close`.
     func keepsAlive(version: HTTPVersion) -> Bool {
         var keepAlives = 0
-        for field in fields where name(of: field, is: "connection") {
+        for field in fields where field.known == .connection {
             if bytes(field.value, are: "close") { return false }
             guard bytes(field.value, are: "keep-alive") else {
                 // A list, or another token: NIO's rule (reached through a head, the only way it is public).

@@ -119,9 +119,8 @@ enum HTTP1Syntax {
                 end -= 1
             }
             let value = bytes[start..<end]
-            let framing =
-                HopByHopHeaders.equal(name, "content-length") || HopByHopHeaders.equal(name, "transfer-encoding")
-            if framing, trailingTab || value.contains(0x09) {
+            let known = HTTP1Head.KnownName(name)
+            if known == .contentLength || known == .transferEncoding, trailingTab || value.contains(0x09) {
                 // Allowed by RFC 9110, read otherwise by llhttp (spaces it takes): framing is read one way only.
                 return .failure(fail("the \(party) sent \(text(name)) with a tab in its value"))
             }
@@ -131,7 +130,7 @@ enum HTTP1Syntax {
             fields.append(
                 HTTP1Head.Field(
                     line: line.startIndex..<line.endIndex + 2, name: name.startIndex..<name.endIndex,
-                    value: value.startIndex..<value.endIndex))
+                    value: value.startIndex..<value.endIndex, known: known))
         }
         return .success(fields)
     }
@@ -145,14 +144,14 @@ enum HTTP1Syntax {
         var length: Int?
         var codings: [Bool] = []
         for field in head.fields {
-            if head.name(of: field, is: "content-length") {
+            if field.known == .contentLength {
                 guard length == nil else { throw fail("the \(party) sent Content-Length twice") }
                 let value = head.text(field.value)
                 guard !value.isEmpty, value.utf8.count <= 18, value.utf8.allSatisfy({ $0 &- 0x30 < 10 }) else {
                     throw fail("the \(party) sent Content-Length \"\(value)\"")
                 }
                 length = Int(value)
-            } else if head.name(of: field, is: "transfer-encoding") {
+            } else if field.known == .transferEncoding {
                 for coding in head.elements(of: field) {
                     // RFC 9110 ignores empty list elements; llhttp does not take `chunked,` as chunked.
                     guard !coding.isEmpty else {

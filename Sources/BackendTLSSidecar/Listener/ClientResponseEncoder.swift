@@ -93,13 +93,13 @@ struct ClientResponseEncoder {
     // The head's lines are passed as arguments, not bound to a local: a local was a copy (two references counted
     // up and down) per use.
     private static func hasContentLength(_ lines: HTTP1Head) -> Bool {
-        lines.fields.contains { lines.name(of: $0, is: "content-length") }
+        lines.fields.contains { $0.known == .contentLength }
     }
 
     private static func copyKeptFields(of lines: HTTP1Head, framing: Framing, into buffer: inout ByteBuffer) {
         let hopByHop = HopByHopHeaders(lines)
         lines.copyFields(into: &buffer) { field in
-            !hopByHop.contains(field, in: lines) && framing.keeps { lines.name(of: field, is: $0) }
+            !hopByHop.contains(field, in: lines) && framing.keeps(field.known)
         }
     }
 
@@ -110,7 +110,7 @@ struct ClientResponseEncoder {
         let framing = framing(code: head.status.code, hasContentLength: hasContentLength, http10: http10)
         var buffer = allocator.buffer(capacity: 256)
         Self.writeStatusLine(head.status, http10: http10, into: &buffer)
-        for (name, value) in head.headers where framing.keeps(nameIs: { HopByHopHeaders.equal(name, $0) }) {
+        for (name, value) in head.headers where framing.keeps(HTTP1Head.KnownName(name)) {
             Self.writeHeader(name, value, into: &buffer)
         }
         if framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
@@ -202,11 +202,10 @@ struct ClientResponseEncoder {
         case closeDelimited
 
         /// Whether a header of the message stays: the length headers only where they frame the body.
-        /// - Parameter nameIs: whether the header's name is the lowercase name given.
-        func keeps(nameIs: (StaticString) -> Bool) -> Bool {
+        func keeps(_ name: HTTP1Head.KnownName) -> Bool {
             switch self {
-            case .none: !nameIs("content-length") && !nameIs("transfer-encoding")
-            case .contentLength, .chunked, .closeDelimited: !nameIs("transfer-encoding")
+            case .none: name != .contentLength && name != .transferEncoding
+            case .contentLength, .chunked, .closeDelimited: name != .transferEncoding
             }
         }
     }
@@ -249,7 +248,7 @@ struct ClientResponseEncoder {
     /// with them; only chunking was taken off), then `chunked`.
     private static func writeChunkedCoding(after head: HTTP1Head, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("transfer-encoding: ")
-        for field in head.fields where head.name(of: field, is: "transfer-encoding") {
+        for field in head.fields where field.known == .transferEncoding {
             for coding in head.elements(of: field) where !coding.isEmpty && !head.bytes(coding, are: "chunked") {
                 head.bytes.withUnsafeReadableBytes {
                     _ = buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[coding]))

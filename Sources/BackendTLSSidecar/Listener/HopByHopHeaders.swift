@@ -15,7 +15,7 @@ struct HopByHopHeaders {
 
     /// Reads the `Connection` fields of a head as it was read.
     init(_ head: HTTP1Head) {
-        for field in head.fields where head.name(of: field, is: "connection") {
+        for field in head.fields where field.known == .connection {
             // The usual values name nothing beyond the fixed set: no splitting, no lowercased copies.
             if head.bytes(field.value, are: "keep-alive") || head.bytes(field.value, are: "close") { continue }
             for token in head.elements(of: field) where !token.isEmpty {
@@ -30,29 +30,15 @@ struct HopByHopHeaders {
 
     /// Whether a field of a head as it was read is hop-by-hop.
     func contains(_ field: HTTP1Head.Field, in head: HTTP1Head) -> Bool {
-        // The bytes are read only for a name of a fixed one's length (most names are of none).
-        let fixed = Self.isFixed(length: field.name.count) { head.name(of: field, is: $0) }
-        return fixed || (!named.isEmpty && named.contains(head.text(field.name).lowercased()))
+        field.known.isFixedHopByHop || (!named.isEmpty && named.contains(head.text(field.name).lowercased()))
     }
 
     private static let framing = ["content-length", "transfer-encoding", "host"]
 
     /// `connection`, `keep-alive`, `proxy-connection`, `proxy-authorization`, `proxy-authenticate`, `te`,
-    /// `upgrade`, in any case; the length picks the one candidate.
+    /// `upgrade`, in any case (`HTTP1Head.KnownName`).
     static func isFixed(_ name: String) -> Bool {
-        isFixed(length: name.utf8.count) { equal(name, $0) }
-    }
-
-    private static func isFixed(length: Int, is equal: (StaticString) -> Bool) -> Bool {
-        switch length {
-        case 2: return equal("te")
-        case 7: return equal("upgrade")
-        case 10: return equal("connection") || equal("keep-alive")
-        case 16: return equal("proxy-connection")
-        case 18: return equal("proxy-authenticate")
-        case 19: return equal("proxy-authorization")
-        default: return false
-        }
+        HTTP1Head.KnownName(name).isFixedHopByHop
     }
 
     /// ASCII case-insensitive comparison with a lowercase name.

@@ -55,9 +55,9 @@ struct UpstreamRequestEncoder {
         var hasLength = false
         var hasCodings = false
         for field in lines.fields {
-            hasHost = hasHost || lines.name(of: field, is: "host")
-            hasLength = hasLength || lines.name(of: field, is: "content-length")
-            hasCodings = hasCodings || lines.name(of: field, is: "transfer-encoding")
+            hasHost = hasHost || field.known == .host
+            hasLength = hasLength || field.known == .contentLength
+            hasCodings = hasCodings || field.known == .transferEncoding
         }
         return (hasHost, hasLength, hasCodings)
     }
@@ -75,9 +75,8 @@ struct UpstreamRequestEncoder {
         let hopByHop = HopByHopHeaders(lines)
         lines.copyFields(into: &buffer) { field in
             if hopByHop.contains(field, in: lines) { return false }
-            if replaceHost, lines.name(of: field, is: "host") { return false }
-            return !noBody
-                || !(lines.name(of: field, is: "content-length") || lines.name(of: field, is: "transfer-encoding"))
+            if replaceHost, field.known == .host { return false }
+            return !noBody || !(field.known == .contentLength || field.known == .transferEncoding)
         }
     }
 
