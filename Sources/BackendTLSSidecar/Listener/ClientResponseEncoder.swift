@@ -105,7 +105,7 @@ struct ClientResponseEncoder {
 
     /// A head the sidecar made (a refusal): written as it is, framed by the same rules.
     mutating func ownHead(_ head: HTTPResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let hasContentLength = head.headers.contains { HopByHopHeaders.equal($0.name, "content-length") }
+        let hasContentLength = head.headers.contains { HTTP1Head.KnownName($0.name) == .contentLength }
         let http10 = head.version == .http1_0
         let framing = framing(code: head.status.code, hasContentLength: hasContentLength, http10: http10)
         var buffer = allocator.buffer(capacity: 256)
@@ -128,7 +128,7 @@ struct ClientResponseEncoder {
     /// Writes a part of the body (nothing for a response that has none): copied after a held head when small.
     mutating func writeBody(_ part: ByteBuffer, context: ChannelHandlerContext) {
         guard !suppressBody, part.readableBytes > 0 else { return }
-        if let size = held?.readableBytes, part.readableBytes <= Self.bodyCopyLimit, size <= Self.heldLimit {
+        if let heldBytes = held?.readableBytes, part.readableBytes <= Self.bodyCopyLimit, heldBytes <= Self.heldLimit {
             if chunked { Self.writeChunkSize(of: part, into: &held!) }
             held!.writeImmutableBuffer(part)
             if chunked { held!.writeStaticString("\r\n") }

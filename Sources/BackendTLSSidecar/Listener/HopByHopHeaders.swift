@@ -20,9 +20,9 @@ struct HopByHopHeaders {
             if head.bytes(field.value, are: "keep-alive") || head.bytes(field.value, are: "close") { continue }
             for token in head.elements(of: field) where !token.isEmpty {
                 let trimmed = head.text(token).lowercased()
-                // Framing and the Host are never taken as hop-by-hop, whatever `Connection` names: dropping
-                // them would leave the backend reading a body as the next request.
-                guard !Self.isFixed(trimmed), !Self.framing.contains(trimmed) else { continue }
+                // The fixed names are dropped anyway; framing and the Host are never taken as hop-by-hop, whatever
+                // `Connection` names: dropping them would leave the backend reading a body as the next request.
+                guard HTTP1Head.KnownName(trimmed) == .other else { continue }
                 named.insert(trimmed)
             }
         }
@@ -31,14 +31,6 @@ struct HopByHopHeaders {
     /// Whether a field of a head as it was read is hop-by-hop.
     func contains(_ field: HTTP1Head.Field, in head: HTTP1Head) -> Bool {
         field.known.isFixedHopByHop || (!named.isEmpty && named.contains(head.text(field.name).lowercased()))
-    }
-
-    private static let framing = ["content-length", "transfer-encoding", "host"]
-
-    /// `connection`, `keep-alive`, `proxy-connection`, `proxy-authorization`, `proxy-authenticate`, `te`,
-    /// `upgrade`, in any case (`HTTP1Head.KnownName`).
-    static func isFixed(_ name: String) -> Bool {
-        HTTP1Head.KnownName(name).isFixedHopByHop
     }
 
     /// ASCII case-insensitive comparison with a lowercase name.
@@ -69,8 +61,7 @@ struct HopByHopHeaders {
 /// recipient could take for the message's own.
 enum HTTPTrailers {
     static func mayForward(_ name: String) -> Bool {
-        !HopByHopHeaders.isFixed(name) && !HopByHopHeaders.equal(name, "content-length")
-            && !HopByHopHeaders.equal(name, "transfer-encoding") && !HopByHopHeaders.equal(name, "host")
-            && !HopByHopHeaders.equal(name, "trailer")
+        // Every known name is one of them (`HTTP1Head.KnownName`), and `Trailer` too.
+        HTTP1Head.KnownName(name) == .other && !HopByHopHeaders.equal(name, "trailer")
     }
 }

@@ -145,9 +145,10 @@ final class UpstreamConnectionPool {
                 slots[key] = nil
                 continue
             }
-            let expired = slot.idle.filter { now - $0.since >= idleTimeout }
+            let isExpired = { (entry: Idle) in now - entry.since >= self.idleTimeout }
+            let expired = slot.idle.filter(isExpired)
             guard !expired.isEmpty else { continue }
-            slot.idle.removeAll { now - $0.since >= idleTimeout }
+            slot.idle.removeAll(where: isExpired)
             for entry in expired { entry.channel.close(promise: nil) }
         }
     }
