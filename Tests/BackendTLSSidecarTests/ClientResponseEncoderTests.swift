@@ -21,7 +21,7 @@ import Testing
         encoder.writeFinalHead(
             try UpstreamResponseHead(head), http10Client: http10Client, keepAlive: &keepAlive, context: context)
         for part in body { encoder.writeBody(ByteBuffer(string: part), context: context) }
-        encoder.writeEnd(trailers: trailers, promise: nil, context: context)
+        encoder.writeEnd(trailers: try trailers.map(HTTP1Head.init(trailers:)), promise: nil, context: context)
         context.flush()
         return (try Self.written(channel), keepAlive)
     }
@@ -75,6 +75,39 @@ import Testing
         ]
         let (wire, _) = try relay(response, body: ["zz"], trailers: trailers)
         #expect(wire == "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n2\r\nzz\r\n0\r\nX-Sum: 1\r\n\r\n")
+    }
+
+    /// A backend's chunked answer, read by the parser and written for the app: trailer lines go on byte for byte,
+    /// bytes that are not UTF-8 (obs-text) included, which a header list of Strings turned into U+FFFD; framing
+    /// trailers still do not.
+    @Test func trailerLinesGoOnAsTheyCame() throws {
+        let note: [UInt8] = Array("X-Note: caf".utf8) + [0xE9, 0x20, 0xFF] + Array("\r\n".utf8)
+        let wire =
+            Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nzz\r\n0\r\n".utf8) + note
+            + Array("Content-Length: 9\r\nX-Sum:1\r\n\r\n".utf8)
+        var parser = UpstreamResponseParser()
+        parser.expectResponse(to: .GET)
+        parser.receive(ByteBuffer(bytes: wire))
+        var parts: [UpstreamResponseParser.Event] = []
+        while let part = try parser.next() { parts.append(part) }
+        guard parts.count == 3, case .head(let head) = parts[0], case .end(let trailers) = parts[2] else {
+            Issue.record("expected a head, a body part and the end: \(parts)")
+            return
+        }
+        let (channel, context) = try Self.channel()
+        var encoder = ClientResponseEncoder()
+        encoder.startRequest(method: .GET)
+        var keepAlive = true
+        encoder.writeFinalHead(head, http10Client: false, keepAlive: &keepAlive, context: context)
+        encoder.writeBody(ByteBuffer(string: "zz"), context: context)
+        encoder.writeEnd(trailers: trailers, promise: nil, context: context)
+        context.flush()
+        var written: [UInt8] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written += buffer.readableBytesView }
+        let expected =
+            Array("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nzz\r\n0\r\n".utf8) + note
+            + Array("X-Sum:1\r\n\r\n".utf8)
+        #expect(written == expected, "\(String(decoding: written, as: UTF8.self).debugDescription)")
     }
 
     @Test func bodyWithoutLengthEndsByClosingForHTTP10() throws {

@@ -21,7 +21,9 @@ import Testing
         for part in body {
             encoder.body(ByteBuffer(string: part), allocator: allocator) { wire += String(buffer: $0) }
         }
-        if let last = encoder.end(trailers: trailers, allocator: allocator) { wire += String(buffer: last) }
+        if let last = encoder.end(trailers: try trailers.map(HTTP1Head.init(trailers:)), allocator: allocator) {
+            wire += String(buffer: last)
+        }
         return wire
     }
 
@@ -49,6 +51,34 @@ import Testing
             wire
                 == "GET /a?b HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
                 + "18\r\n0\r\n\r\nGET /x HTTP/1.1\r\n\r\n\r\n0\r\nX-Sum: 1\r\n\r\n")
+    }
+
+    /// An app's chunked request, read by the parser and written for the backend: trailer lines go on byte for
+    /// byte, bytes that are not UTF-8 (obs-text) included; `Trailer` and framing trailers do not.
+    @Test func trailerLinesGoOnAsTheyCame() throws {
+        let note: [UInt8] = Array("X-Note:\tna".utf8) + [0xEF, 0x80] + Array("ve\r\n".utf8)
+        let wire =
+            Array("POST /u HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n".utf8)
+            + Array("Trailer: X-Note\r\nHost: elsewhere\r\n".utf8) + note + Array("\r\n".utf8)
+        var parser = ClientRequestParser()
+        parser.receive(ByteBuffer(bytes: wire))
+        var parts: [ClientRequestParser.Event] = []
+        while let part = try parser.next() { parts.append(part) }
+        guard parts.count == 3, case .head(let head) = parts[0], case .end(let trailers) = parts[2] else {
+            Issue.record("expected a head, a body part and the end: \(parts)")
+            return
+        }
+        var encoder = UpstreamRequestEncoder()
+        let allocator = ByteBufferAllocator()
+        var written = Array(
+            encoder.head(head, path: "/u", hostHeader: "b", allocator: allocator).readableBytesView)
+        encoder.body(ByteBuffer(string: "z"), allocator: allocator) { written += $0.readableBytesView }
+        let last = encoder.end(trailers: trailers, allocator: allocator)
+        written += try #require(last).readableBytesView
+        let expected =
+            Array("POST /u HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n".utf8) + note
+            + Array("\r\n".utf8)
+        #expect(written == expected, "\(String(decoding: written, as: UTF8.self).debugDescription)")
     }
 
     @Test(arguments: [HTTPMethod.POST, .PUT, .PATCH])

@@ -14,7 +14,7 @@ import NIOHTTP1
 /// or a CONNECT (whose bytes after it are a tunnel's), nothing more is read.
 struct ClientRequestParser {
     /// A part of a request: NIO's decoder's parts, with the head as it was read.
-    typealias Event = HTTPPart<ClientRequestHead, ByteBuffer>
+    typealias Event = HTTP1Part<ClientRequestHead>
     typealias Malformed = HTTP1Syntax.Malformed
 
     private var stream: HTTP1MessageStream

@@ -96,6 +96,18 @@ struct HTTP1Head: Equatable {
         }
     }
 
+    /// Checks a trailer section's field lines (a block with no start line). Its bytes are a copy of their own: a
+    /// slice would keep the read buffer it came in alive, which NIO would then copy before its next read.
+    static func readTrailers(_ block: ByteBuffer, party: String) -> Result<HTTP1Head, HTTP1Syntax.Malformed> {
+        let copy = ByteBuffer(bytes: block.readableBytesView)
+        return copy.withUnsafeReadableBytes { raw in
+            var lines = HTTP1Syntax.Lines(raw)
+            return HTTP1Syntax.fieldRanges(&lines, party: party).map {
+                HTTP1Head(bytes: copy, startLine: 0..<0, fields: $0)
+            }
+        }
+    }
+
     /// Whether the bytes at `range` are `lowercase` in any case.
     func bytes(_ range: Range<Int>, are lowercase: StaticString) -> Bool {
         guard range.count == lowercase.utf8CodeUnitCount else { return false }
@@ -142,6 +154,16 @@ struct HTTP1Head: Equatable {
         }
     }
 
+    /// The transfer codings the message names other than `chunked` (which the sidecar undoes and redoes itself),
+    /// in order: they stay on the body as it is forwarded, so the recipient must be told of them.
+    var codingsBesideChunked: [Range<Int>] {
+        var codings: [Range<Int>] = []
+        for field in fields where field.known == .transferEncoding {
+            codings += elements(of: field).filter { !$0.isEmpty && !bytes($0, are: "chunked") }
+        }
+        return codings
+    }
+
     /// Every field as NIO's header list has it (for NIO's keep-alive rule on unusual `Connection` values, and tests).
     var headers: HTTPHeaders {
         HTTPHeaders(fields.map { (text($0.name), text($0.value)) })
@@ -165,6 +187,11 @@ struct HTTP1Head: Equatable {
         case 1: return true
         default: return false
         }
+    }
+
+    /// Copies the trailer fields a proxy passes on (`HTTPTrailers`) as they came.
+    func copyForwardableTrailers(into buffer: inout ByteBuffer) {
+        copyFields(into: &buffer) { HTTPTrailers.mayForward($0, in: self) }
     }
 
     /// Copies the field lines `keep` accepts as they came, each run of kept lines at once.

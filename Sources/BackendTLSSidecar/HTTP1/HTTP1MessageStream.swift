@@ -29,7 +29,7 @@ struct HTTP1MessageStream {
         /// A head's lines, each with its CRLF (the empty line after them is consumed).
         case head(ByteBuffer)
         case body(ByteBuffer)
-        case end(HTTPHeaders?)
+        case end(HTTP1Head?)
     }
 
     private enum State {
@@ -187,15 +187,16 @@ struct HTTP1MessageStream {
             guard let length = try headBlock(in: input, what: trailersName) else {
                 return hold()
             }
+            guard length > 0 else {
+                input.moveReaderIndex(forwardBy: 2)
+                state = .between
+                return .end(nil)
+            }
             let block = input.readSlice(length: length)!
             input.moveReaderIndex(forwardBy: 2)
-            let parsed = block.withUnsafeReadableBytes { bytes in
-                var lines = HTTP1Syntax.Lines(bytes)
-                return HTTP1Syntax.fields(&lines, party: party)
-            }
-            let fields = try parsed.get()
+            let trailers = try HTTP1Head.readTrailers(block, party: party).get()
             state = .between
-            return .end(fields.isEmpty ? nil : HTTPHeaders(fields))
+            return .end(trailers)
         case .untilClose:
             guard input.readableBytes > 0 else { return nil }
             return .body(input.readSlice(length: input.readableBytes)!)

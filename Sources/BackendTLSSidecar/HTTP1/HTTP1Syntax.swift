@@ -86,14 +86,6 @@ enum HTTP1Syntax {
         return UnsafeRawPointer(found) - base
     }
 
-    /// The `name: value` lines that remain; `party` names the sender in messages.
-    static func fields(_ lines: inout Lines, party: String) -> Result<[(String, String)], Malformed> {
-        let bytes = lines.bytes
-        return fieldRanges(&lines, party: party).map { fields in
-            fields.map { (text(bytes[$0.name]), text(bytes[$0.value])) }
-        }
-    }
-
     /// The `name: value` lines that remain, checked, as offsets into the lines' bytes.
     static func fieldRanges(_ lines: inout Lines, party: String) -> Result<[HTTP1Head.Field], Malformed> {
         var fields: [HTTP1Head.Field] = []

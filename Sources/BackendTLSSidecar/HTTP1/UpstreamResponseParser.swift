@@ -13,7 +13,7 @@ import NIOHTTP1
 /// `Transfer-Encoding` in an HTTP/1.0 response; an HTTP/1.0 interim answer; bytes when no response is due.
 struct UpstreamResponseParser {
     /// A part of a response: NIO's decoder's parts, with the head as it was read.
-    typealias Event = HTTPPart<UpstreamResponseHead, ByteBuffer>
+    typealias Event = HTTP1Part<UpstreamResponseHead>
     typealias Malformed = HTTP1Syntax.Malformed
 
     private var stream = HTTP1MessageStream(party: "backend", message: "response")

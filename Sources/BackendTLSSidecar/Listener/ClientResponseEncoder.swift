@@ -35,6 +35,9 @@ struct ClientResponseEncoder {
     /// kernel. It only grows, so the send check (HTTPProxyHandler+Closing.swift) measures progress by it.
     private(set) var bytesQueued = 0
 
+    /// The response being written has no body to frame (a response to HEAD or CONNECT).
+    var suppressesBody: Bool { suppressBody }
+
     /// Set when a request starts: what its response may carry. A head held for an answer that was cut short (its
     /// connection is closing) is dropped.
     mutating func startRequest(method: HTTPMethod) {
@@ -144,7 +147,7 @@ struct ClientResponseEncoder {
     }
 
     /// Ends the body; `promise` completes once everything before it is written. The caller flushes (see `writeHeld`).
-    mutating func writeEnd(trailers: HTTPHeaders?, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
+    mutating func writeEnd(trailers: HTTP1Head?, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
         defer {
             chunked = false
             suppressBody = false
@@ -164,9 +167,7 @@ struct ClientResponseEncoder {
         var last = held ?? Self.allocator.buffer(capacity: 64)
         held = nil
         last.writeStaticString("0\r\n")
-        for (name, value) in trailers ?? [:] where HTTPTrailers.mayForward(name) {
-            Self.writeHeader(name, value, into: &last)
-        }
+        trailers?.copyForwardableTrailers(into: &last)
         last.writeStaticString("\r\n")
         send(last, promise: promise, context: context)
     }
@@ -248,13 +249,9 @@ struct ClientResponseEncoder {
     /// with them; only chunking was taken off), then `chunked`.
     private static func writeChunkedCoding(after head: HTTP1Head, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("transfer-encoding: ")
-        for field in head.fields where field.known == .transferEncoding {
-            for coding in head.elements(of: field) where !coding.isEmpty && !head.bytes(coding, are: "chunked") {
-                head.bytes.withUnsafeReadableBytes {
-                    _ = buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[coding]))
-                }
-                buffer.writeStaticString(", ")
-            }
+        for coding in head.codingsBesideChunked {
+            head.bytes.withUnsafeReadableBytes { _ = buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[coding])) }
+            buffer.writeStaticString(", ")
         }
         buffer.writeStaticString("chunked\r\n")
     }

@@ -50,6 +50,15 @@ extension HTTPProxyHandler {
             responseEncoder.write(
                 responseEncoder.interimHead(head, allocator: ClientResponseEncoder.allocator), context: context)
             context.flush()
+        } else if forwarding.http10Client, let coding = codingAnHTTP10ClientCannotBeToldOf(head) {
+            abandon(
+                forwarding,
+                because: ProxyFailure(
+                    status: 502, reason: "upstream_protocol", policy: nil,
+                    message:
+                        "the backend applied transfer coding \(coding) to its answer, which an HTTP/1.0 client cannot "
+                        + "be told of (HTTP/1.0 has no Transfer-Encoding); the request offered no transfer codings"),
+                context: context)
         } else {
             forwarding.responseStarted = true
             forwarding.reusable = head.keepsAlive
@@ -57,6 +66,16 @@ extension HTTPProxyHandler {
                 head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive, context: context)
             memo.countRequest(code: Int(head.code), metrics: environment.metrics)
         }
+    }
+
+    /// A transfer coding besides chunked on an answer with a body. No request asks for one (the sidecar drops
+    /// `TE`), so a backend that applies one anyway breaks the protocol; an HTTP/1.1 client is told of it in
+    /// `Transfer-Encoding`, an HTTP/1.0 client could only get the coded bytes as if they were the body.
+    private func codingAnHTTP10ClientCannotBeToldOf(_ head: UpstreamResponseHead) -> String? {
+        guard head.code != 204, head.code != 304, !responseEncoder.suppressesBody,
+            let coding = head.lines.codingsBesideChunked.first
+        else { return nil }
+        return head.lines.text(coding)
     }
 
     func upstreamClosed(_ upstream: any Channel, error: (any Error)?) {
@@ -132,7 +151,7 @@ extension HTTPProxyHandler {
     /// Ends the response: the rest of an unfinished request is discarded, and a connection that does not
     /// stay alive is closed once the end is written.
     private func finishResponse(
-        trailers: HTTPHeaders?, keepAlive: Bool, requestEnded: Bool, context: ChannelHandlerContext
+        trailers: HTTP1Head?, keepAlive: Bool, requestEnded: Bool, context: ChannelHandlerContext
     ) {
         if requestEnded, keepAlive {
             state = .idle

@@ -67,10 +67,3 @@ extension HTTPProxyHandler {
 func setAutoRead(_ on: Bool, _ channel: any Channel) {
     try? channel.syncOptions?.setOption(.autoRead, value: on)
 }
-
-extension HTTPPart {
-    var isHead: Bool {
-        if case .head = self { return true }
-        return false
-    }
-}

@@ -60,8 +60,8 @@ struct HopByHopHeaders {
 /// Trailer fields a proxy passes on: not framing, routing or connection fields (RFC 9110 6.5.1), which a
 /// recipient could take for the message's own.
 enum HTTPTrailers {
-    static func mayForward(_ name: String) -> Bool {
+    static func mayForward(_ field: HTTP1Head.Field, in trailers: HTTP1Head) -> Bool {
         // Every known name is one of them (`HTTP1Head.KnownName`), and `Trailer` too.
-        HTTP1Head.KnownName(name) == .other && !HopByHopHeaders.equal(name, "trailer")
+        field.known == .other && !trailers.bytes(field.name, are: "trailer")
     }
 }

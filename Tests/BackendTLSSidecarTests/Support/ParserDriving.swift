@@ -11,13 +11,13 @@ extension UpstreamResponseParser {
     }
 }
 
-extension HTTPPart where BodyT == ByteBuffer {
-    /// The same part, its head as NIO's decoder handed it on.
-    func withHead<Head>(_ convert: (HeadT) -> Head) -> HTTPPart<Head, ByteBuffer> {
+extension HTTP1Part {
+    /// The same part as NIO's decoder handed it on, its head converted by `convert`.
+    func withHead<NIOHead>(_ convert: (Head) -> NIOHead) -> HTTPPart<NIOHead, ByteBuffer> {
         switch self {
         case .head(let head): .head(convert(head))
         case .body(let bytes): .body(bytes)
-        case .end(let trailers): .end(trailers)
+        case .end(let trailers): .end(trailers?.headers)
         }
     }
 }
@@ -67,5 +67,14 @@ extension HTTP1Head {
     /// A request head with `headers`, as read.
     init(request headers: HTTPHeaders) throws {
         self = try ClientRequestHead(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: headers)).lines
+    }
+}
+
+extension HTTP1Head {
+    /// A trailer section with `fields`, as read.
+    init(trailers fields: HTTPHeaders) throws {
+        var block = ""
+        for (name, value) in fields { block += "\(name): \(value)\r\n" }
+        self = try HTTP1Head.readTrailers(ByteBuffer(string: block), party: "test").get()
     }
 }

@@ -1,0 +1,90 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A plaintext HTTP/1.1 backend that answers every request with the same bytes, whatever they are: for answers
+/// nginx never gives (a transfer coding besides chunked, trailers with obs-text, an unasked-for 101). The sidecar
+/// forwards in plaintext to a Service without a policy, so no TLS is needed to reach it.
+final class ScriptedBackend {
+    let port: Int
+    private let process: Process
+
+    private static let script = #"""
+        import socket, sys, threading
+        answer = bytes.fromhex(sys.argv[1])
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        print(listener.getsockname()[1], flush=True)
+
+        def serve(connection):
+            with connection:
+                data = b""
+                while True:
+                    while b"\r\n\r\n" not in data:
+                        chunk = connection.recv(65536)
+                        if not chunk:
+                            return
+                        data += chunk
+                    data = data.split(b"\r\n\r\n", 1)[1]
+                    connection.sendall(answer)
+
+        while True:
+            connection, _ = listener.accept()
+            threading.Thread(target=serve, args=(connection,), daemon=True).start()
+        """#
+
+    /// Starts the backend; it answers each request head with `answer` (request bodies are not read).
+    init(answering answer: [UInt8]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", Self.script, answer.map { String(format: "%02x", $0) }.joined()]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            line += chunk
+        }
+        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
+            process.terminate()
+            throw LoopbackPort.Failure(description: "the scripted backend did not start: \(line)")
+        }
+        self.process = process
+        self.port = port
+    }
+
+    /// SIGKILL: it keeps nothing to clean up, and it inherits the test process's blocked SIGTERM.
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Sends `request` to `port` and returns every byte received until the connection closes (or 10 s pass).
+    static func exchange(_ request: String, port: Int) throws -> [UInt8] {
+        let client = #"""
+            import socket, sys
+            with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as s:
+                s.sendall(sys.argv[2].encode())
+                data = b""
+                try:
+                    while chunk := s.recv(65536):
+                        data += chunk
+                except socket.timeout:
+                    pass
+                print(data.hex())
+            """#
+        let output = try ProcessRunner.run("python3", ["-c", client, String(port), request])
+        let hex = Array(output.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+        return stride(from: 0, to: hex.count - 1, by: 2).compactMap {
+            UInt8(String(decoding: hex[$0...$0 + 1], as: UTF8.self), radix: 16)
+        }
+    }
+}
