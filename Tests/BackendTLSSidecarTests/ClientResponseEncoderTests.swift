@@ -196,6 +196,27 @@ import Testing
         }
     }
 
+    /// A refusal to an HTTP/1.0 client is HTTP/1.0 too, and says when the connection stays open: an HTTP/1.0 client
+    /// that asked for keep-alive closes otherwise.
+    @Test func refusalsToHTTP10ClientsConfirmKeepAlive() throws {
+        let failure = ProxyFailure(status: 502, reason: "test", policy: nil, message: "m")
+        for keepAlive in [true, false] {
+            let (channel, context) = try Self.channel()
+            var encoder = ClientResponseEncoder()
+            encoder.startRequest(method: .GET, http10Client: true)
+            encoder.writeOwnHead(failure.responseHead(keepAlive: keepAlive), context: context)
+            encoder.writeBody(ByteBuffer(string: failure.body), context: context)
+            encoder.writeEnd(trailers: nil, promise: nil, context: context)
+            context.flush()
+            let wire = try Self.written(channel)
+            #expect(wire.hasPrefix("HTTP/1.0 502 Bad Gateway\r\n"), "\(wire)")
+            let connection = keepAlive ? "connection: keep-alive\r\n" : "connection: close\r\n"
+            #expect(wire.contains("content-length: \(failure.body.utf8.count)\r\n"), "\(wire)")
+            #expect(wire.ranges(of: "connection: ").count == 1, "\(wire)")
+            #expect(wire.hasSuffix(connection + "\r\n" + failure.body), "\(wire)")
+        }
+    }
+
     /// The end's promise completes only once what came before it is written, chunked or not: the connection is
     /// closed on it.
     @Test func endPromiseCompletesAfterTheBody() throws {

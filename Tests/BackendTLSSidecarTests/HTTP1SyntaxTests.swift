@@ -97,6 +97,20 @@ import Testing
         #expect(HTTP1Head.KnownName("") == .other)
     }
 
+    /// The codings besides chunked come from every `Transfer-Encoding` line, in order, and `chunked` is told in any
+    /// case: an HTTP/1.0 client is refused an answer with any of them.
+    @Test func codingsBesideChunkedAreReadFromEveryLine() throws {
+        let head = try UpstreamResponseHead.read(
+            ByteBuffer(
+                string: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nX-A: b\r\nTransfer-Encoding: br, CHUNKED\r\n")
+        ).get()
+        #expect(head.lines.codingsBesideChunked.map(head.lines.text) == ["gzip", "br"])
+        let plain = try UpstreamResponseHead.read(
+            ByteBuffer(string: "HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n")
+        ).get()
+        #expect(plain.lines.codingsBesideChunked.isEmpty)
+    }
+
     /// Matched by case, as `==` decides (which compares the methods' names).
     @Test func methodCasesAgreeWithEquality() {
         let methods: [HTTPMethod] = [

@@ -13,7 +13,7 @@ import NIOHTTP1
 /// (RFC 9112 2.2). After a request that ends the connection (`Connection: close`, HTTP/1.0 without keep-alive)
 /// or a CONNECT (whose bytes after it are a tunnel's), nothing more is read.
 struct ClientRequestParser {
-    /// A part of a request: NIO's decoder's parts, with the head as it was read.
+    /// A part of a request: the head and trailers as they were read (HTTP1Part).
     typealias Event = HTTP1Part<ClientRequestHead>
     typealias Malformed = HTTP1Syntax.Malformed
 

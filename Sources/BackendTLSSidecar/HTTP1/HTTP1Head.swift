@@ -10,7 +10,7 @@ import NIOHTTP1
 #endif
 
 /// A head as it was read and checked: its bytes (the start line and the field lines, each with its CRLF) and where
-/// each field's name and value lie in them.
+/// each field's name and value lie in them. A trailer section is read the same way, with no start line.
 ///
 /// Requests and responses are forwarded by copying the lines they keep as they came. Making a String of every name
 /// and value and a header list of them, to write them out again, was most of what relaying a head cost.

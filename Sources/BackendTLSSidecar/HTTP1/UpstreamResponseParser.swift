@@ -12,7 +12,7 @@ import NIOHTTP1
 /// closed: besides the field rules, a status line other than `HTTP/1.0` or `HTTP/1.1`, three digits and a space;
 /// `Transfer-Encoding` in an HTTP/1.0 response; an HTTP/1.0 interim answer; bytes when no response is due.
 struct UpstreamResponseParser {
-    /// A part of a response: NIO's decoder's parts, with the head as it was read.
+    /// A part of a response: the head and trailers as they were read (HTTP1Part).
     typealias Event = HTTP1Part<UpstreamResponseHead>
     typealias Malformed = HTTP1Syntax.Malformed
 

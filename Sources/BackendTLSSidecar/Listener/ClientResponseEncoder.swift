@@ -29,6 +29,8 @@ struct ClientResponseEncoder {
     /// The request being answered is HEAD or CONNECT: its response has no body, whatever its head says.
     private var suppressBody = false
     private var connect = false
+    /// The request was HTTP/1.0: the sidecar's own answers are too, and confirm keep-alive (HTTP/1.0 closes otherwise).
+    private var http10Request = false
     /// The body is written in chunks.
     private var chunked = false
     /// Every byte handed to NIO for the app so far: less NIO's count of bytes still waiting, what has reached the
@@ -40,10 +42,11 @@ struct ClientResponseEncoder {
 
     /// Set when a request starts: what its response may carry. A head held for an answer that was cut short (its
     /// connection is closing) is dropped.
-    mutating func startRequest(method: HTTPMethod) {
+    mutating func startRequest(method: HTTPMethod, http10Client: Bool = false) {
         held = nil
         suppressBody = method.isHEAD || method.isCONNECT
         connect = method.isCONNECT
+        http10Request = http10Client
     }
 
     /// A 1xx answer: passed on as HTTP/1.1, without hop-by-hop or length headers.
@@ -109,7 +112,7 @@ struct ClientResponseEncoder {
     /// A head the sidecar made (a refusal): written as it is, framed by the same rules.
     mutating func ownHead(_ head: HTTPResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
         let hasContentLength = head.headers.contains { HTTP1Head.KnownName($0.name) == .contentLength }
-        let http10 = head.version == .http1_0
+        let http10 = head.version == .http1_0 || http10Request
         let framing = framing(code: head.status.code, hasContentLength: hasContentLength, http10: http10)
         var buffer = allocator.buffer(capacity: 256)
         Self.writeStatusLine(head.status, http10: http10, into: &buffer)
@@ -117,6 +120,10 @@ struct ClientResponseEncoder {
             Self.writeHeader(name, value, into: &buffer)
         }
         if framing == .chunked { buffer.writeStaticString("transfer-encoding: chunked\r\n") }
+        // A head that does not close (`ProxyFailure.responseHead`) keeps the connection: an HTTP/1.0 client is told so.
+        if http10, framing != .closeDelimited, !head.headers.contains(name: "connection") {
+            buffer.writeStaticString("connection: keep-alive\r\n")
+        }
         buffer.writeStaticString("\r\n")
         chunked = framing == .chunked && !suppressBody
         return buffer

@@ -159,8 +159,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         // After CONNECT the parser takes what follows for tunnel bytes, and NIO sends the refusal without a
         // body or length: only closing ends it.
         let keepAlive = head.keepsAlive && !head.method.isCONNECT
-        responseEncoder.startRequest(method: head.method)
         let http10Client = head.version.major < 1 || (head.version.major == 1 && head.version.minor == 0)
+        responseEncoder.startRequest(method: head.method, http10Client: http10Client)
         let target: Target
         switch memo.target(of: head, defaultNamespace: environment.configuration.namespace) {
         case .success(let parsed): target = parsed

@@ -12,10 +12,18 @@ import Foundation
 final class ScriptedBackend {
     let port: Int
     private let process: Process
+    /// Held open for the backend's life: it exits when this closes, so a crashed test leaves nothing running.
+    private let input: Pipe
 
     private static let script = #"""
-        import socket, sys, threading
+        import os, socket, sys, threading
         answer = bytes.fromhex(sys.argv[1])
+
+        def exit_with_the_test():
+            sys.stdin.buffer.read()  # the end of input: the test process is gone, even if it crashed
+            os._exit(0)
+
+        threading.Thread(target=exit_with_the_test, daemon=True).start()
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)
@@ -24,14 +32,17 @@ final class ScriptedBackend {
         def serve(connection):
             with connection:
                 data = b""
-                while True:
-                    while b"\r\n\r\n" not in data:
-                        chunk = connection.recv(65536)
-                        if not chunk:
-                            return
-                        data += chunk
-                    data = data.split(b"\r\n\r\n", 1)[1]
-                    connection.sendall(answer)
+                try:
+                    while True:
+                        while b"\r\n\r\n" not in data:
+                            chunk = connection.recv(65536)
+                            if not chunk:
+                                return
+                            data += chunk
+                        data = data.split(b"\r\n\r\n", 1)[1]
+                        connection.sendall(answer)
+                except OSError:
+                    pass  # the sidecar closed or reset the connection
 
         while True:
             connection, _ = listener.accept()
@@ -44,7 +55,9 @@ final class ScriptedBackend {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", Self.script, answer.map { String(format: "%02x", $0) }.joined()]
         let output = Pipe()
+        let input = Pipe()
         process.standardOutput = output
+        process.standardInput = input
         try process.run()
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
@@ -58,6 +71,7 @@ final class ScriptedBackend {
             throw LoopbackPort.Failure(description: "the scripted backend did not start: \(line)")
         }
         self.process = process
+        self.input = input
         self.port = port
     }
 
