@@ -89,7 +89,10 @@ public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
             // A gateway controller writes policy status, and Services change metadata, all the time: only a
             // change to what resolution reads makes a new generation (which drains pooled connections).
             let fingerprint = Self.fingerprint(store, caObjects: objects)
-            guard fingerprint != installed else { continue }
+            guard fingerprint != installed else {
+                metrics.configReloads(result: "unchanged").increment()
+                continue
+            }
             installed = fingerprint
             // CA objects do not change the policies' index the cluster store keeps up to date.
             state.install(store, index: snapshot.index)
