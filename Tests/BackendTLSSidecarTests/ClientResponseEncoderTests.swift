@@ -21,7 +21,7 @@ import Testing
         encoder.writeFinalHead(
             try UpstreamResponseHead(head), http10Client: http10Client, keepAlive: &keepAlive, context: context)
         for part in body { encoder.writeBody(ByteBuffer(string: part), context: context) }
-        encoder.writeEnd(trailers: try trailers.map(HTTP1Head.init(trailers:)), promise: nil, context: context)
+        encoder.writeEnd(trailers: try trailers.map(HTTP1Trailers.with), promise: nil, context: context)
         context.flush()
         return (try Self.written(channel), keepAlive)
     }

@@ -21,7 +21,7 @@ import Testing
         for part in body {
             encoder.body(ByteBuffer(string: part), allocator: allocator) { wire += String(buffer: $0) }
         }
-        if let last = encoder.end(trailers: try trailers.map(HTTP1Head.init(trailers:)), allocator: allocator) {
+        if let last = encoder.end(trailers: try trailers.map(HTTP1Trailers.with), allocator: allocator) {
             wire += String(buffer: last)
         }
         return wire

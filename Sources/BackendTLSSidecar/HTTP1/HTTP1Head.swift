@@ -10,7 +10,7 @@ import NIOHTTP1
 #endif
 
 /// A head as it was read and checked: its bytes (the start line and the field lines, each with its CRLF) and where
-/// each field's name and value lie in them. A trailer section is read the same way, with no start line.
+/// each field's name and value lie in them. A trailer section is read the same way, with no start line (HTTP1Trailers).
 ///
 /// Requests and responses are forwarded by copying the lines they keep as they came. Making a String of every name
 /// and value and a header list of them, to write them out again, was most of what relaying a head cost.
@@ -96,18 +96,6 @@ struct HTTP1Head: Equatable {
         }
     }
 
-    /// Checks a trailer section's field lines (a block with no start line). Its bytes are a copy of their own: a
-    /// slice would keep the read buffer it came in alive, which NIO would then copy before its next read.
-    static func readTrailers(_ block: ByteBuffer, party: String) -> Result<HTTP1Head, HTTP1Syntax.Malformed> {
-        let copy = ByteBuffer(bytes: block.readableBytesView)
-        return copy.withUnsafeReadableBytes { raw in
-            var lines = HTTP1Syntax.Lines(raw)
-            return HTTP1Syntax.fieldRanges(&lines, party: party).map {
-                HTTP1Head(bytes: copy, startLine: 0..<0, fields: $0)
-            }
-        }
-    }
-
     /// Whether the bytes at `range` are `lowercase` in any case.
     func bytes(_ range: Range<Int>, are lowercase: StaticString) -> Bool {
         guard range.count == lowercase.utf8CodeUnitCount else { return false }
@@ -187,11 +175,6 @@ struct HTTP1Head: Equatable {
         case 1: return true
         default: return false
         }
-    }
-
-    /// Copies the trailer fields a proxy passes on (`HTTPTrailers`) as they came.
-    func copyForwardableTrailers(into buffer: inout ByteBuffer) {
-        copyFields(into: &buffer) { HTTPTrailers.mayForward($0, in: self) }
     }
 
     /// Copies the field lines `keep` accepts as they came, each run of kept lines at once.

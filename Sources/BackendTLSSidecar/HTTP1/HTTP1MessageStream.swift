@@ -29,7 +29,7 @@ struct HTTP1MessageStream {
         /// A head's lines, each with its CRLF (the empty line after them is consumed).
         case head(ByteBuffer)
         case body(ByteBuffer)
-        case end(HTTP1Head?)
+        case end(HTTP1Trailers?)
     }
 
     private enum State {
@@ -194,7 +194,7 @@ struct HTTP1MessageStream {
             }
             let block = input.readSlice(length: length)!
             input.moveReaderIndex(forwardBy: 2)
-            let trailers = try HTTP1Head.readTrailers(block, party: party).get()
+            let trailers = try HTTP1Trailers.read(block, party: party).get()
             state = .between
             return .end(trailers)
         case .untilClose:

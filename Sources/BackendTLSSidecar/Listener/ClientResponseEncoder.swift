@@ -154,7 +154,7 @@ struct ClientResponseEncoder {
     }
 
     /// Ends the body; `promise` completes once everything before it is written. The caller flushes (see `writeHeld`).
-    mutating func writeEnd(trailers: HTTP1Head?, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
+    mutating func writeEnd(trailers: HTTP1Trailers?, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
         defer {
             chunked = false
             suppressBody = false
@@ -174,7 +174,7 @@ struct ClientResponseEncoder {
         var last = held ?? Self.allocator.buffer(capacity: 64)
         held = nil
         last.writeStaticString("0\r\n")
-        trailers?.copyForwardableTrailers(into: &last)
+        trailers?.copyForwardable(into: &last)
         last.writeStaticString("\r\n")
         send(last, promise: promise, context: context)
     }

@@ -151,7 +151,7 @@ extension HTTPProxyHandler {
     /// Ends the response: the rest of an unfinished request is discarded, and a connection that does not
     /// stay alive is closed once the end is written.
     private func finishResponse(
-        trailers: HTTP1Head?, keepAlive: Bool, requestEnded: Bool, context: ChannelHandlerContext
+        trailers: HTTP1Trailers?, keepAlive: Bool, requestEnded: Bool, context: ChannelHandlerContext
     ) {
         if requestEnded, keepAlive {
             state = .idle

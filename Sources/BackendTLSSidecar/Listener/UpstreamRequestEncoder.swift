@@ -93,15 +93,15 @@ struct UpstreamRequestEncoder {
     }
 
     /// The bytes that end the body: the last chunk and trailers, or nothing.
-    mutating func end(trailers: HTTP1Head?, allocator: ByteBufferAllocator) -> ByteBuffer? {
+    mutating func end(trailers: HTTP1Trailers?, allocator: ByteBufferAllocator) -> ByteBuffer? {
         defer {
             chunked = false
             noBody = false
         }
         guard chunked else { return nil }
-        var last = allocator.buffer(capacity: 5 + (trailers?.bytes.readableBytes ?? 0))
+        var last = allocator.buffer(capacity: 5 + (trailers?.lines.bytes.readableBytes ?? 0))
         last.writeStaticString("0\r\n")
-        trailers?.copyForwardableTrailers(into: &last)
+        trailers?.copyForwardable(into: &last)
         last.writeStaticString("\r\n")
         return last
     }

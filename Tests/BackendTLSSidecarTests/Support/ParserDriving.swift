@@ -17,7 +17,7 @@ extension HTTP1Part {
         switch self {
         case .head(let head): .head(convert(head))
         case .body(let bytes): .body(bytes)
-        case .end(let trailers): .end(trailers?.headers)
+        case .end(let trailers): .end(trailers?.lines.headers)
         }
     }
 }
@@ -70,11 +70,11 @@ extension HTTP1Head {
     }
 }
 
-extension HTTP1Head {
+extension HTTP1Trailers {
     /// A trailer section with `fields`, as read.
-    init(trailers fields: HTTPHeaders) throws {
+    static func with(_ fields: HTTPHeaders) throws -> HTTP1Trailers {
         var block = ""
         for (name, value) in fields { block += "\(name): \(value)\r\n" }
-        self = try HTTP1Head.readTrailers(ByteBuffer(string: block), party: "test").get()
+        return try HTTP1Trailers.read(ByteBuffer(string: block), party: "test").get()
     }
 }
