@@ -2,12 +2,14 @@
 # Sidecar throughput, latency and memory, side by side with nginx, HAProxy and stunnel in the same run.
 #   bench/sidecar.sh           (builds the release sidecar as the Dockerfile does, `make sidecar-release`, into
 #                               .build-static, unless BIN is set; DURATION=15s by default)
-# One nginx TLS backend (tiny fixed response, keep-alive) serves every run. Runs, one after another, each
-# `wrk -t2 -c16 -d$DURATION --latency` after a short warm-up:
-#   1 direct to the backend over TLS (the ceiling)   2 sidecar HTTP mode   3 nginx as proxy   4 HAProxy
-#   5 sidecar TCP mode                                6 stunnel client mode
+# One nginx TLS backend (tiny fixed response, keep-alive) serves every run. Paths compared with each other run
+# alternately, in ROUNDS (3) rounds of `wrk -t2 -c16 -d$DURATION/ROUNDS --latency` each (after a short warm-up
+# the first time), so that a spell of other load on this shared machine falls on all of them alike:
+#   1 direct to the backend over TLS (the ceiling), 2 sidecar HTTP mode, 3 nginx as proxy, 4 HAProxy: alternately
+#   5 sidecar TCP mode, 6 stunnel client mode: alternately (a sidecar started anew, for its own RSS figures)
 #   7/8 sidecar HTTP mode against a backend that closes every connection after one response (so each request
-#       is a new upstream TLS connection), with session tickets (resumed) and without (full handshakes)
+#       is a new upstream TLS connection), with session tickets (resumed) and without (full handshakes): alternately
+# req/s is each path's requests over its rounds' time; p50 and p99 are the median of its rounds' figures.
 # Every proxy verifies the chain against the bench CA and the name backend.default.svc, and sends it as SNI.
 # Memory: VmRSS of the proxy process (nginx: master + workers), idle after one request and the maximum of
 # samples taken every 0.5 s under load; CPU us/req is the proxy's user + system time per request (useful when
@@ -17,7 +19,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 DURATION=${DURATION:-15s}
+ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-2s}
+[[ "$DURATION" =~ ^[0-9]+s$ ]] || { echo "DURATION is in whole seconds: 15s" >&2; exit 1; }
+# wrk takes whole seconds
+ROUND_DURATION=$(((${DURATION%s} + ROUNDS - 1) / ROUNDS))s
 WRK_ARGS=(-t2 -c16 --latency)
 NAME=backend.default.svc
 
@@ -86,23 +92,27 @@ proc_tree() {  # pid -> pid and its children
     pgrep -P "$1" 2>/dev/null || true
 }
 
-declare -A LABEL REQS RPS P50 P99 IDLE PEAK ERRS CPU USER MACHINE REST ANON FAULTS
+declare -A LABEL REQS SECONDS_RUN P50 P99 IDLE PEAK ERRS CPU USER MACHINE REST ANON FAULTS RUNS
 ORDER=()
 
-# measure KEY LABEL URL "PIDS-FUNCTION-OR-EMPTY" [wrk -H args...]
+# measure KEY LABEL URL "PIDS-FUNCTION-OR-EMPTY" [wrk -H args...]: one round of KEY, added to its earlier rounds
 measure() {
     local key=$1 label=$2 url=$3 pidfn=$4
     shift 4
     local sampler= cpu_before=0 user_before=0 machine_before backend_before
-    ORDER+=("$key")
-    LABEL[$key]=$label
-    if [ -n "$pidfn" ]; then
-        sleep 1
-        IDLE[$key]=$(rss_kib $($pidfn))
-        ANON[$key]=$(anon_kib $($pidfn))
-        FAULTS[$key]=$(faults $($pidfn))
+    if [ -z "${LABEL[$key]:-}" ]; then
+        ORDER+=("$key")
+        LABEL[$key]=$label
+        RUNS[$key]=0 REQS[$key]=0 SECONDS_RUN[$key]=0 MACHINE[$key]=0 REST[$key]=0 P50[$key]= P99[$key]= ERRS[$key]=
+        if [ -n "$pidfn" ]; then
+            CPU[$key]=0 USER[$key]=0 PEAK[$key]=0
+            sleep 1
+            IDLE[$key]=$(rss_kib $($pidfn))
+            ANON[$key]=$(anon_kib $($pidfn))
+            FAULTS[$key]=$(faults $($pidfn))
+        fi
+        wrk "${WRK_ARGS[@]}" -d"$WARMUP" "$@" "$url" >/dev/null
     fi
-    wrk "${WRK_ARGS[@]}" -d"$WARMUP" "$@" "$url" >/dev/null
     if [ -n "$pidfn" ]; then
         echo 0 >"$WORK/peak.$key"
         (
@@ -125,38 +135,42 @@ measure() {
 code = subprocess.run(sys.argv[2:]).returncode
 used = resource.getrusage(resource.RUSAGE_CHILDREN)
 open(sys.argv[1], "w").write(str(round((used.ru_utime + used.ru_stime) * os.sysconf("SC_CLK_TCK"))))
-sys.exit(code)' "$WORK/wrk-cpu.$key" wrk "${WRK_ARGS[@]}" -d"$DURATION" "$@" "$url" >"$WORK/wrk.$key" 2>&1 ||
+sys.exit(code)' "$WORK/wrk-cpu.$key" wrk "${WRK_ARGS[@]}" -d"$ROUND_DURATION" "$@" "$url" >"$WORK/wrk.$key" 2>&1 ||
         die "$label: wrk failed: $(cat "$WORK/wrk.$key")"
-    MACHINE[$key]=$(($(machine_ticks) - machine_before))
-    REST[$key]=$(($(cpu_ticks $(proc_tree "$BACKEND_PID")) - backend_before + $(cat "$WORK/wrk-cpu.$key")))
+    MACHINE[$key]=$((MACHINE[$key] + $(machine_ticks) - machine_before))
+    REST[$key]=$((REST[$key] + $(cpu_ticks $(proc_tree "$BACKEND_PID")) - backend_before + $(cat "$WORK/wrk-cpu.$key")))
     if [ -n "$sampler" ]; then
-        CPU[$key]=$(($(cpu_ticks $($pidfn)) - cpu_before))
-        USER[$key]=$(($(user_ticks $($pidfn)) - user_before))
+        CPU[$key]=$((CPU[$key] + $(cpu_ticks $($pidfn)) - cpu_before))
+        USER[$key]=$((USER[$key] + $(user_ticks $($pidfn)) - user_before))
         stop "$sampler"
-        PEAK[$key]=$(cat "$WORK/peak.$key")
+        local peak
+        peak=$(cat "$WORK/peak.$key")
+        if [ "$peak" -gt "${PEAK[$key]}" ]; then PEAK[$key]=$peak; fi
     fi
-    RPS[$key]=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk.$key")
-    P50[$key]=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.$key")
-    P99[$key]=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.$key")
-    REQS[$key]=$(awk '/requests in/ {print $1}' "$WORK/wrk.$key")
-    ERRS[$key]=$(awk '/Non-2xx|Socket errors/ {sub(/^ +/, ""); printf "%s; ", $0}' "$WORK/wrk.$key")
-    [ -n "${RPS[$key]}" ] || die "$label: no wrk result: $(cat "$WORK/wrk.$key")"
-    echo "  measured $label: ${RPS[$key]} req/s" >&2
+    local requests seconds
+    requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.$key")
+    # "N requests in 5.00s, …": wrk's own measure of the time it ran
+    seconds=$(awk '/requests in/ {sub(/s,$/, "", $4); print $4}' "$WORK/wrk.$key")
+    [ -n "$requests" ] && [ -n "$seconds" ] || die "$label: no wrk result: $(cat "$WORK/wrk.$key")"
+    RUNS[$key]=$((RUNS[$key] + 1))
+    REQS[$key]=$((REQS[$key] + requests))
+    SECONDS_RUN[$key]=$(awk -v a="${SECONDS_RUN[$key]}" -v b="$seconds" 'BEGIN {print a + b}')
+    P50[$key]+="$(awk '$1 == "50%" {print $2}' "$WORK/wrk.$key") "
+    P99[$key]+="$(awk '$1 == "99%" {print $2}' "$WORK/wrk.$key") "
+    ERRS[$key]+=$(awk '/Non-2xx|Socket errors/ {sub(/^ +/, ""); printf "%s; ", $0}' "$WORK/wrk.$key")
+    echo "  measured $label, round ${RUNS[$key]}: $(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk.$key") req/s" >&2
 }
 
 write_sidecar_config https="$BACKEND_PORT" closing="$CLOSING_PORT" full-handshake="$FULL_HANDSHAKE_PORT"
 
-echo "backend nginx on 127.0.0.1:$BACKEND_PORT; $(nproc) CPUs; wrk ${WRK_ARGS[*]} -d$DURATION (after ${WARMUP} warm-up)" >&2
+echo "backend nginx on 127.0.0.1:$BACKEND_PORT; $(nproc) CPUs; wrk ${WRK_ARGS[*]}, $ROUNDS rounds of -d$ROUND_DURATION per path (after ${WARMUP} warm-up)" >&2
 
-# 1. direct to the backend over TLS: the ceiling
+# 1-4. The ceiling and the three HTTP proxies: all started first, then measured in turn, round after round
 verify direct "https://$NAME:$BACKEND_PORT/" --cacert "$WORK/ca.crt" --resolve "$NAME:$BACKEND_PORT:127.0.0.1"
-measure direct "direct TLS (ceiling)" "https://127.0.0.1:$BACKEND_PORT/" ""
 
 # 2. sidecar, HTTP mode
 start_sidecar
 verify "sidecar HTTP" "http://127.0.0.1:$SIDECAR_PORT/" -H "Host: backend:$BACKEND_PORT"
-measure sidecar_http "sidecar HTTP mode" "http://127.0.0.1:$SIDECAR_PORT/" sidecar_pids -H "Host: backend:$BACKEND_PORT"
-stop "$SIDECAR_PID"
 
 # 3. nginx as a TLS-originating proxy
 {
@@ -190,8 +204,6 @@ PIDS+=("$NGINX_PID")
 wait_port "$NGINX_PORT" "$NGINX_PID" nginx
 nginx_pids() { proc_tree "$NGINX_PID"; }
 verify "nginx proxy" "http://127.0.0.1:$NGINX_PORT/"
-measure nginx "nginx proxy" "http://127.0.0.1:$NGINX_PORT/" nginx_pids
-stop "$NGINX_PID"
 
 # 4. HAProxy
 cat >"$WORK/haproxy.cfg" <<EOF
@@ -216,33 +228,20 @@ PIDS+=("$HAPROXY_PID")
 wait_port "$HAPROXY_PORT" "$HAPROXY_PID" haproxy
 haproxy_pids() { echo "$HAPROXY_PID"; }
 verify "HAProxy" "http://127.0.0.1:$HAPROXY_PORT/"
-measure haproxy "HAProxy $(haproxy -v | awk 'NR == 1 {sub(/-.*/, "", $3); print $3}')" "http://127.0.0.1:$HAPROXY_PORT/" haproxy_pids
+HAPROXY_LABEL="HAProxy $(haproxy -v | awk 'NR == 1 {sub(/-.*/, "", $3); print $3}')"
+for _ in $(seq "$ROUNDS"); do
+    measure direct "direct TLS (ceiling)" "https://127.0.0.1:$BACKEND_PORT/" ""
+    measure sidecar_http "sidecar HTTP mode" "http://127.0.0.1:$SIDECAR_PORT/" sidecar_pids -H "Host: backend:$BACKEND_PORT"
+    measure nginx "nginx proxy" "http://127.0.0.1:$NGINX_PORT/" nginx_pids
+    measure haproxy "$HAPROXY_LABEL" "http://127.0.0.1:$HAPROXY_PORT/" haproxy_pids
+done
+stop "$SIDECAR_PID"
+stop "$NGINX_PID"
 stop "$HAPROXY_PID"
 
-# 5. sidecar, TCP mode
+# 5, 6. sidecar TCP mode (a sidecar of its own, for its memory figures) and stunnel, in turn
 start_sidecar
 verify "sidecar TCP" "http://127.0.0.1:$ROUTE_PORT/"
-measure sidecar_tcp "sidecar TCP mode" "http://127.0.0.1:$ROUTE_PORT/" sidecar_pids
-stop "$SIDECAR_PID"
-
-# 7, 8. sidecar HTTP mode, a new upstream connection per request: resumed sessions vs full handshakes
-reused_on_second_request() {  # port -> nginx's $ssl_session_reused for the second request through the sidecar
-    local i header
-    for i in 1 2; do
-        header=$(curl -sS -D - -o /dev/null --max-time 10 -H "Host: backend:$1" "http://127.0.0.1:$SIDECAR_PORT/" \
-            | tr -d '\r' | awk -F': ' 'tolower($1) == "x-session-reused" {print $2}')
-    done
-    echo "$header"
-}
-start_sidecar
-verify "sidecar HTTP, closing backend" "http://127.0.0.1:$SIDECAR_PORT/" -H "Host: backend:$CLOSING_PORT"
-[ "$(reused_on_second_request "$CLOSING_PORT")" = r ] || die "the sidecar did not resume a session with the closing backend"
-[ "$(reused_on_second_request "$FULL_HANDSHAKE_PORT")" = . ] || die "the full-handshake backend resumed a session"
-measure resumed "sidecar, new conn, resumed" "http://127.0.0.1:$SIDECAR_PORT/" sidecar_pids \
-    -H "Host: backend:$CLOSING_PORT"
-measure full_handshake "sidecar, new conn, full" "http://127.0.0.1:$SIDECAR_PORT/" sidecar_pids \
-    -H "Host: backend:$FULL_HANDSHAKE_PORT"
-stop "$SIDECAR_PID"
 
 # 6. stunnel, client mode
 cat >"$WORK/stunnel.conf" <<EOF
@@ -264,8 +263,34 @@ PIDS+=("$STUNNEL_PID")
 wait_port "$STUNNEL_PORT" "$STUNNEL_PID" stunnel
 stunnel_pids() { echo "$STUNNEL_PID"; }
 verify "stunnel" "http://127.0.0.1:$STUNNEL_PORT/"
-measure stunnel "stunnel $("$STUNNEL" -version 2>&1 | awk '/^stunnel/ {print $2; exit}')" "http://127.0.0.1:$STUNNEL_PORT/" stunnel_pids
+STUNNEL_LABEL="stunnel $("$STUNNEL" -version 2>&1 | awk '/^stunnel/ {print $2; exit}')"
+for _ in $(seq "$ROUNDS"); do
+    measure sidecar_tcp "sidecar TCP mode" "http://127.0.0.1:$ROUTE_PORT/" sidecar_pids
+    measure stunnel "$STUNNEL_LABEL" "http://127.0.0.1:$STUNNEL_PORT/" stunnel_pids
+done
+stop "$SIDECAR_PID"
 stop "$STUNNEL_PID"
+
+# 7, 8. sidecar HTTP mode, a new upstream connection per request: resumed sessions vs full handshakes, in turn
+reused_on_second_request() {  # port -> nginx's $ssl_session_reused for the second request through the sidecar
+    local i header
+    for i in 1 2; do
+        header=$(curl -sS -D - -o /dev/null --max-time 10 -H "Host: backend:$1" "http://127.0.0.1:$SIDECAR_PORT/" \
+            | tr -d '\r' | awk -F': ' 'tolower($1) == "x-session-reused" {print $2}')
+    done
+    echo "$header"
+}
+start_sidecar
+verify "sidecar HTTP, closing backend" "http://127.0.0.1:$SIDECAR_PORT/" -H "Host: backend:$CLOSING_PORT"
+[ "$(reused_on_second_request "$CLOSING_PORT")" = r ] || die "the sidecar did not resume a session with the closing backend"
+[ "$(reused_on_second_request "$FULL_HANDSHAKE_PORT")" = . ] || die "the full-handshake backend resumed a session"
+for _ in $(seq "$ROUNDS"); do
+    measure resumed "sidecar, new conn, resumed" "http://127.0.0.1:$SIDECAR_PORT/" sidecar_pids \
+        -H "Host: backend:$CLOSING_PORT"
+    measure full_handshake "sidecar, new conn, full" "http://127.0.0.1:$SIDECAR_PORT/" sidecar_pids \
+        -H "Host: backend:$FULL_HANDSHAKE_PORT"
+done
+stop "$SIDECAR_PID"
 
 # --- report ----------------------------------------------------------------------------------------
 SIZE=$(stat -c %s "$BIN")
@@ -274,19 +299,18 @@ STRIPPED=$(stat -c %s "$WORK/sidecar.stripped")
 
 {
     for key in "${ORDER[@]}"; do
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" "${RPS[$key]}" \
-            "${P50[$key]}" "${P99[$key]}" "${IDLE[$key]:--}" "${PEAK[$key]:--}" "${CPU[$key]:--}" "${REQS[$key]}" \
-            "${ANON[$key]:--}" "${FAULTS[$key]:--}" "${USER[$key]:--}" "${MACHINE[$key]}" "${REST[$key]}" \
-            "${ERRS[$key]:-}"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" \
+            "${SECONDS_RUN[$key]}" "${P50[$key]}" "${P99[$key]}" "${IDLE[$key]:--}" "${PEAK[$key]:--}" \
+            "${CPU[$key]:--}" "${REQS[$key]}" "${ANON[$key]:--}" "${FAULTS[$key]:--}" "${USER[$key]:--}" \
+            "${MACHINE[$key]}" "${REST[$key]}" "${ERRS[$key]:-}"
     done
 } >"$WORK/results.tsv"
 
-python3 - "$WORK/results.tsv" "$SIZE" "$STRIPPED" "$DURATION" "$(nproc)" "$(getconf CLK_TCK)" <<'PY'
-import sys
+python3 - "$WORK/results.tsv" "$SIZE" "$STRIPPED" "$DURATION" "$(nproc)" "$(getconf CLK_TCK)" "$ROUNDS" <<'PY'
+import statistics, sys
 rows, size, stripped, duration, cpus = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 tick_us = 1e6 / int(sys.argv[6])
-# wrk's -d: 15s, 2m, 1h
-wrk_seconds = float(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]] if duration[-1] in "smh" else float(duration)
+rounds = int(sys.argv[7])
 
 def ms(text):
     for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
@@ -296,17 +320,19 @@ def ms(text):
 
 r = {}
 for line in open(rows):
-    key, label, rps, p50, p99, idle, peak, cpu, reqs, anon, faults, user, machine, rest, errs = line.rstrip(
+    key, label, seconds, p50s, p99s, idle, peak, cpu, reqs, anon, faults, user, machine, rest, errs = line.rstrip(
         "\n").split("\t")
-    r[key] = dict(label=label, rps=float(rps), p50=ms(p50), p99=ms(p99),
+    median = lambda figures: statistics.median(ms(f) for f in figures.split())
+    r[key] = dict(label=label, rps=int(reqs) / float(seconds), p50=median(p50s), p99=median(p99s),
                   idle=None if idle == "-" else int(idle) / 1024, peak=None if peak == "-" else int(peak) / 1024,
                   cpu=None if cpu == "-" else int(cpu) * tick_us / int(reqs), errs=errs.strip("; "),
                   user=None if user == "-" else int(user) * tick_us / int(reqs),
                   machine=int(machine) * tick_us / int(reqs), rest=int(rest) * tick_us / int(reqs),
-                  busy=int(machine) * tick_us / 1e6 / wrk_seconds,
+                  busy=int(machine) * tick_us / 1e6 / float(seconds),
                   anon=None if anon == "-" else int(anon) / 1024, faults=None if faults == "-" else int(faults))
 
-print(f"sidecar bench: one nginx TLS backend, wrk -t2 -c16 -d{duration} --latency, keep-alive, {cpus} CPUs, loopback")
+print(f"sidecar bench: one nginx TLS backend, wrk -t2 -c16 --latency, keep-alive, {cpus} CPUs, loopback; {duration} per path "
+      f"in {rounds} alternating rounds (req/s over all rounds, p50 and p99 the rounds' median)")
 print(f"{'path':<22} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'RSS idle':>9} {'RSS load':>9} {'CPU us/req':>10}")
 for key, v in r.items():
     mem = lambda x: "-" if x is None else f"{x:.1f} MiB"
