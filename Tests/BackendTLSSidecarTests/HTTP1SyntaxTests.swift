@@ -97,6 +97,42 @@ import Testing
         #expect(HTTP1Head.KnownName("") == .other)
     }
 
+    /// The word test finds every byte below 0x20 and 0x7F at every place in a word, and nothing else.
+    @Test func wordTestFindsEveryControlByteAtEveryPlace() {
+        for byte in UInt8.min...UInt8.max {
+            for place in 0..<8 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 8)
+                bytes[place] = byte
+                let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(
+                    HTTP1Syntax.hasByteBelowSpaceOrDelete(word) == (byte < 0x20 || byte == 0x7F), "\(byte) at \(place)")
+            }
+        }
+    }
+
+    /// Values checked eight bytes at a time agree with the byte-by-byte rule, at every start and length, with tabs,
+    /// obs-text and control bytes anywhere.
+    @Test func fieldValuesCheckedByWordAgreeWithTheByteRule() {
+        var generator = SplitMix64(seed: 7)
+        let alphabet: [UInt8] = [0x00, 0x09, 0x0A, 0x0D, 0x1F, 0x20, 0x41, 0x7E, 0x7F, 0x80, 0xE9, 0xFF]
+        for _ in 0..<20_000 {
+            let count = Int(generator.next() % 40)
+            // Mostly visible bytes, so that long valid runs (whole words) are common.
+            let bytes = (0..<count).map { _ -> UInt8 in
+                generator.next() % 6 == 0
+                    ? alphabet[Int(generator.next() % UInt64(alphabet.count))] : UInt8(0x21 + generator.next() % 94)
+            }
+            bytes.withUnsafeBytes { raw in
+                for start in 0...min(count, 9) {
+                    let slice = raw[start...]
+                    #expect(
+                        HTTP1Syntax.areFieldValueBytes(slice) == slice.allSatisfy(HTTP1Syntax.isFieldValueByte),
+                        "\(bytes) from \(start)")
+                }
+            }
+        }
+    }
+
     /// The codings besides chunked come from every `Transfer-Encoding` line, in order, and `chunked` is told in any
     /// case: an HTTP/1.0 client is refused an answer with any of them.
     @Test func codingsBesideChunkedAreReadFromEveryLine() throws {
