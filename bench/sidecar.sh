@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Sidecar throughput, latency and memory, side by side with nginx, HAProxy and stunnel in the same run.
 #   bench/sidecar.sh           (builds the release sidecar as the Dockerfile does, `make sidecar-release`, into
-#                               .build-static, unless BIN is set; DURATION=15s by default)
+#                               .build-static, unless BIN is set; DURATION=15s per path by default, ROUNDS=3)
 # One nginx TLS backend (tiny fixed response, keep-alive) serves every run. Paths compared with each other run
-# alternately, in ROUNDS (3) rounds of `wrk -t2 -c16 -d$DURATION/ROUNDS --latency` each (after a short warm-up
-# the first time), so that a spell of other load on this shared machine falls on all of them alike:
+# alternately, in ROUNDS rounds of `wrk -t2 -c16 -d<DURATION/ROUNDS, in whole seconds rounded up> --latency` each
+# (after a short warm-up the first time), so that a spell of other load on this shared machine falls on all of
+# them alike:
 #   1 direct to the backend over TLS (the ceiling), 2 sidecar HTTP mode, 3 nginx as proxy, 4 HAProxy: alternately
 #   5 sidecar TCP mode, 6 stunnel client mode: alternately (a sidecar started anew, for its own RSS figures)
 #   7/8 sidecar HTTP mode against a backend that closes every connection after one response (so each request
@@ -21,9 +22,12 @@ ROOT=$(pwd)
 DURATION=${DURATION:-15s}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-2s}
-[[ "$DURATION" =~ ^[0-9]+s$ ]] || { echo "DURATION is in whole seconds: 15s" >&2; exit 1; }
+[[ "$DURATION" =~ ^[0-9]+s$ ]] && [ "$((10#${DURATION%s}))" -ge 1 ] ||
+    { echo "DURATION is in whole seconds, at least 1: 15s" >&2; exit 1; }
+[[ "$ROUNDS" =~ ^[0-9]+$ ]] && [ "$((10#$ROUNDS))" -ge 1 ] || { echo "ROUNDS is a whole number, at least 1" >&2; exit 1; }
+ROUNDS=$((10#$ROUNDS))
 # wrk takes whole seconds
-ROUND_DURATION=$(((${DURATION%s} + ROUNDS - 1) / ROUNDS))s
+ROUND_DURATION=$(((10#${DURATION%s} + ROUNDS - 1) / ROUNDS))s
 WRK_ARGS=(-t2 -c16 --latency)
 NAME=backend.default.svc
 
@@ -92,7 +96,7 @@ proc_tree() {  # pid -> pid and its children
     pgrep -P "$1" 2>/dev/null || true
 }
 
-declare -A LABEL REQS SECONDS_RUN P50 P99 IDLE PEAK ERRS CPU USER MACHINE REST ANON FAULTS RUNS
+declare -A LABEL REQS SECONDS_RUN WALL P50 P99 IDLE PEAK ERRS CPU USER MACHINE REST ANON FAULTS RUNS
 ORDER=()
 
 # measure KEY LABEL URL "PIDS-FUNCTION-OR-EMPTY" [wrk -H args...]: one round of KEY, added to its earlier rounds
@@ -103,7 +107,8 @@ measure() {
     if [ -z "${LABEL[$key]:-}" ]; then
         ORDER+=("$key")
         LABEL[$key]=$label
-        RUNS[$key]=0 REQS[$key]=0 SECONDS_RUN[$key]=0 MACHINE[$key]=0 REST[$key]=0 P50[$key]= P99[$key]= ERRS[$key]=
+        RUNS[$key]=0 REQS[$key]=0 SECONDS_RUN[$key]=0 WALL[$key]=0 MACHINE[$key]=0 REST[$key]=0
+        P50[$key]= P99[$key]= ERRS[$key]=
         if [ -n "$pidfn" ]; then
             CPU[$key]=0 USER[$key]=0 PEAK[$key]=0
             sleep 1
@@ -128,6 +133,8 @@ measure() {
         cpu_before=$(cpu_ticks $($pidfn))
         user_before=$(user_ticks $($pidfn))
     fi
+    local wall_before
+    wall_before=$(date +%s.%N)
     machine_before=$(machine_ticks)
     backend_before=$(cpu_ticks $(proc_tree "$BACKEND_PID"))
     # wrk's own CPU time (its rusage, in clock ticks), for what the load generator costs per request
@@ -138,27 +145,33 @@ open(sys.argv[1], "w").write(str(round((used.ru_utime + used.ru_stime) * os.sysc
 sys.exit(code)' "$WORK/wrk-cpu.$key" wrk "${WRK_ARGS[@]}" -d"$ROUND_DURATION" "$@" "$url" >"$WORK/wrk.$key" 2>&1 ||
         die "$label: wrk failed: $(cat "$WORK/wrk.$key")"
     MACHINE[$key]=$((MACHINE[$key] + $(machine_ticks) - machine_before))
+    # the machine's busy time is over this window, wrk's start and end included
+    WALL[$key]=$(awk -v a="${WALL[$key]}" -v b="$wall_before" -v c="$(date +%s.%N)" 'BEGIN {print a + c - b}')
     REST[$key]=$((REST[$key] + $(cpu_ticks $(proc_tree "$BACKEND_PID")) - backend_before + $(cat "$WORK/wrk-cpu.$key")))
     if [ -n "$sampler" ]; then
         CPU[$key]=$((CPU[$key] + $(cpu_ticks $($pidfn)) - cpu_before))
         USER[$key]=$((USER[$key] + $(user_ticks $($pidfn)) - user_before))
         stop "$sampler"
+        local kept=() pid
+        for pid in "${PIDS[@]}"; do [ "$pid" = "$sampler" ] || kept+=("$pid"); done
+        PIDS=("${kept[@]}")
         local peak
         peak=$(cat "$WORK/peak.$key")
         if [ "$peak" -gt "${PEAK[$key]}" ]; then PEAK[$key]=$peak; fi
     fi
-    local requests seconds
+    local requests rate seconds
     requests=$(awk '/requests in/ {print $1}' "$WORK/wrk.$key")
-    # "N requests in 5.00s, …": wrk's own measure of the time it ran
-    seconds=$(awk '/requests in/ {sub(/s,$/, "", $4); print $4}' "$WORK/wrk.$key")
-    [ -n "$requests" ] && [ -n "$seconds" ] || die "$label: no wrk result: $(cat "$WORK/wrk.$key")"
+    rate=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk.$key")
+    [ -n "$requests" ] && [ -n "$rate" ] || die "$label: no wrk result: $(cat "$WORK/wrk.$key")"
+    # the time wrk ran, exactly as it divided by (the summary line rounds it, in s, m or h)
+    seconds=$(awk -v n="$requests" -v r="$rate" 'BEGIN {print (r > 0 ? n / r : 0)}')
     RUNS[$key]=$((RUNS[$key] + 1))
     REQS[$key]=$((REQS[$key] + requests))
     SECONDS_RUN[$key]=$(awk -v a="${SECONDS_RUN[$key]}" -v b="$seconds" 'BEGIN {print a + b}')
     P50[$key]+="$(awk '$1 == "50%" {print $2}' "$WORK/wrk.$key") "
     P99[$key]+="$(awk '$1 == "99%" {print $2}' "$WORK/wrk.$key") "
-    ERRS[$key]+=$(awk '/Non-2xx|Socket errors/ {sub(/^ +/, ""); printf "%s; ", $0}' "$WORK/wrk.$key")
-    echo "  measured $label, round ${RUNS[$key]}: $(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk.$key") req/s" >&2
+    ERRS[$key]+=$(awk -v round="${RUNS[$key]}" '/Non-2xx|Socket errors/ {sub(/^ +/, ""); printf "round %s: %s; ", round, $0}' "$WORK/wrk.$key")
+    echo "  measured $label, round ${RUNS[$key]}: $rate req/s" >&2
 }
 
 write_sidecar_config https="$BACKEND_PORT" closing="$CLOSING_PORT" full-handshake="$FULL_HANDSHAKE_PORT"
@@ -299,14 +312,14 @@ STRIPPED=$(stat -c %s "$WORK/sidecar.stripped")
 
 {
     for key in "${ORDER[@]}"; do
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" \
-            "${SECONDS_RUN[$key]}" "${P50[$key]}" "${P99[$key]}" "${IDLE[$key]:--}" "${PEAK[$key]:--}" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "${LABEL[$key]}" \
+            "${SECONDS_RUN[$key]}" "${WALL[$key]}" "${P50[$key]}" "${P99[$key]}" "${IDLE[$key]:--}" "${PEAK[$key]:--}" \
             "${CPU[$key]:--}" "${REQS[$key]}" "${ANON[$key]:--}" "${FAULTS[$key]:--}" "${USER[$key]:--}" \
             "${MACHINE[$key]}" "${REST[$key]}" "${ERRS[$key]:-}"
     done
 } >"$WORK/results.tsv"
 
-python3 - "$WORK/results.tsv" "$SIZE" "$STRIPPED" "$DURATION" "$(nproc)" "$(getconf CLK_TCK)" "$ROUNDS" <<'PY'
+python3 - "$WORK/results.tsv" "$SIZE" "$STRIPPED" "$ROUND_DURATION" "$(nproc)" "$(getconf CLK_TCK)" "$ROUNDS" <<'PY'
 import statistics, sys
 rows, size, stripped, duration, cpus = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 tick_us = 1e6 / int(sys.argv[6])
@@ -320,7 +333,7 @@ def ms(text):
 
 r = {}
 for line in open(rows):
-    key, label, seconds, p50s, p99s, idle, peak, cpu, reqs, anon, faults, user, machine, rest, errs = line.rstrip(
+    key, label, seconds, wall, p50s, p99s, idle, peak, cpu, reqs, anon, faults, user, machine, rest, errs = line.rstrip(
         "\n").split("\t")
     median = lambda figures: statistics.median(ms(f) for f in figures.split())
     r[key] = dict(label=label, rps=int(reqs) / float(seconds), p50=median(p50s), p99=median(p99s),
@@ -328,11 +341,11 @@ for line in open(rows):
                   cpu=None if cpu == "-" else int(cpu) * tick_us / int(reqs), errs=errs.strip("; "),
                   user=None if user == "-" else int(user) * tick_us / int(reqs),
                   machine=int(machine) * tick_us / int(reqs), rest=int(rest) * tick_us / int(reqs),
-                  busy=int(machine) * tick_us / 1e6 / float(seconds),
+                  busy=int(machine) * tick_us / 1e6 / float(wall),
                   anon=None if anon == "-" else int(anon) / 1024, faults=None if faults == "-" else int(faults))
 
-print(f"sidecar bench: one nginx TLS backend, wrk -t2 -c16 --latency, keep-alive, {cpus} CPUs, loopback; {duration} per path "
-      f"in {rounds} alternating rounds (req/s over all rounds, p50 and p99 the rounds' median)")
+print(f"sidecar bench: one nginx TLS backend, wrk -t2 -c16 --latency, keep-alive, {cpus} CPUs, loopback; per path "
+      f"{rounds} alternating rounds of {duration} (req/s over all rounds, p50 and p99 the rounds' median)")
 print(f"{'path':<22} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'RSS idle':>9} {'RSS load':>9} {'CPU us/req':>10}")
 for key, v in r.items():
     mem = lambda x: "-" if x is None else f"{x:.1f} MiB"

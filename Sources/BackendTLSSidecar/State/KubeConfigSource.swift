@@ -9,8 +9,9 @@ import Synchronization
 /// namespace through informers, and each CA ConfigMap or Secret those policies reference through its own
 /// watch (`fieldSelector=metadata.name=…`), so no other ConfigMap or Secret ever reaches the pod.
 ///
-/// Every change rebuilds the store and installs it (a new generation: new connections use it, pooled
-/// ones made under the old one are drained), within milliseconds of the watch event.
+/// Every change rebuilds the store, within milliseconds of the watch event, and installs it if anything resolution
+/// reads changed (a new generation: new connections use it, pooled ones made under the old one are drained);
+/// otherwise the rebuild counts as `unchanged`.
 public final class KubeConfigSource: ServiceLifecycle.Service, Sendable {
     private let client: KubeClient
     private let namespace: String
