@@ -16,10 +16,9 @@ import Testing
     ) throws -> (wire: String, keepAlive: Bool) {
         let (channel, context) = try Self.channel()
         var encoder = ClientResponseEncoder()
-        encoder.startRequest(method: method)
+        encoder.startRequest(method: method, http10Client: http10Client)
         var keepAlive = keepAlive
-        encoder.writeFinalHead(
-            try UpstreamResponseHead(head), http10Client: http10Client, keepAlive: &keepAlive, context: context)
+        encoder.writeFinalHead(try UpstreamResponseHead(head), keepAlive: &keepAlive, context: context)
         for part in body { encoder.writeBody(ByteBuffer(string: part), context: context) }
         encoder.writeEnd(trailers: try trailers.map(HTTP1Trailers.with), promise: nil, context: context)
         context.flush()
@@ -98,7 +97,7 @@ import Testing
         var encoder = ClientResponseEncoder()
         encoder.startRequest(method: .GET)
         var keepAlive = true
-        encoder.writeFinalHead(head, http10Client: false, keepAlive: &keepAlive, context: context)
+        encoder.writeFinalHead(head, keepAlive: &keepAlive, context: context)
         encoder.writeBody(ByteBuffer(string: "zz"), context: context)
         encoder.writeEnd(trailers: trailers, promise: nil, context: context)
         context.flush()
@@ -156,7 +155,7 @@ import Testing
         var encoder = ClientResponseEncoder()
         encoder.startRequest(method: .GET)
         var keepAlive = true
-        let bytes = encoder.finalHead(head, http10Client: false, keepAlive: &keepAlive, allocator: channel.allocator)
+        let bytes = encoder.finalHead(head, keepAlive: &keepAlive, allocator: channel.allocator)
         let expected: [UInt8] =
             Array("HTTP/1.1 200 Ok".utf8) + [0xE9] + Array("\r\nX-Raw:\t caf".utf8) + [0xE9]
             + Array(" \r\nContent-Length: 0\r\nX-Last: 1\r\n\r\n".utf8)
@@ -225,7 +224,7 @@ import Testing
         encoder.startRequest(method: .GET)
         var keepAlive = false
         encoder.writeFinalHead(
-            try UpstreamResponseHead(Self.head(.ok, [("Content-Length", "2")])), http10Client: false,
+            try UpstreamResponseHead(Self.head(.ok, [("Content-Length", "2")])),
             keepAlive: &keepAlive, context: context)
         encoder.writeBody(ByteBuffer(string: "ok"), context: context)
         let written = channel.eventLoop.makePromise(of: Void.self)
@@ -263,7 +262,7 @@ import Testing
         var keepAlive = true
         encoder.writeFinalHead(
             try UpstreamResponseHead(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)),
-            http10Client: false, keepAlive: &keepAlive, context: context)
+            keepAlive: &keepAlive, context: context)
     }
 
     @Test func smallAnswerIsOneWrite() throws {

@@ -29,16 +29,14 @@ struct ClientResponseEncoder {
     /// The request being answered is HEAD or CONNECT: its response has no body, whatever its head says.
     private var suppressBody = false
     private var connect = false
-    /// The request was HTTP/1.0: the sidecar's own answers are too, and confirm keep-alive (HTTP/1.0 closes otherwise).
-    private var http10Request = false
+    /// The request was HTTP/1.0: answers are too (no chunked coding), and confirm keep-alive (HTTP/1.0 closes
+    /// otherwise).
+    private var http10Client = false
     /// The body is written in chunks.
     private var chunked = false
     /// Every byte handed to NIO for the app so far: less NIO's count of bytes still waiting, what has reached the
     /// kernel. It only grows, so the send check (HTTPProxyHandler+Closing.swift) measures progress by it.
     private(set) var bytesQueued = 0
-
-    /// The response being written has no body to frame (a response to HEAD or CONNECT).
-    var suppressesBody: Bool { suppressBody }
 
     /// Set when a request starts: what its response may carry. A head held for an answer that was cut short (its
     /// connection is closing) is dropped.
@@ -46,7 +44,13 @@ struct ClientResponseEncoder {
         held = nil
         suppressBody = method.isHEAD || method.isCONNECT
         connect = method.isCONNECT
-        http10Request = http10Client
+        self.http10Client = http10Client
+    }
+
+    /// Whether an answer with this status to the request being answered carries a body: not to HEAD or CONNECT,
+    /// and not 1xx, 204 or 304.
+    func answerHasBody(code: UInt) -> Bool {
+        !suppressBody && !isBodiless(code: code)
     }
 
     /// A 1xx answer: passed on as HTTP/1.1, without hop-by-hop or length headers.
@@ -60,11 +64,9 @@ struct ClientResponseEncoder {
 
     /// Holds the backend's final head for the app (see `finalHead`), to be written with what follows it.
     mutating func writeFinalHead(
-        _ head: UpstreamResponseHead, http10Client: Bool, keepAlive: inout Bool, context: ChannelHandlerContext
+        _ head: UpstreamResponseHead, keepAlive: inout Bool, context: ChannelHandlerContext
     ) {
-        hold(
-            finalHead(head, http10Client: http10Client, keepAlive: &keepAlive, allocator: Self.allocator),
-            context: context)
+        hold(finalHead(head, keepAlive: &keepAlive, allocator: Self.allocator), context: context)
     }
 
     /// Holds a head the sidecar made (a refusal; see `ownHead`), to be written with its body.
@@ -75,7 +77,7 @@ struct ClientResponseEncoder {
     /// The backend's final head for the app: its status line and the lines it keeps, as they came.
     /// - Parameter keepAlive: whether the app's connection stays open; cleared when only closing can end the body.
     mutating func finalHead(
-        _ head: UpstreamResponseHead, http10Client: Bool, keepAlive: inout Bool, allocator: ByteBufferAllocator
+        _ head: UpstreamResponseHead, keepAlive: inout Bool, allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         let hasContentLength = Self.hasContentLength(head.lines)
         let code = head.code
@@ -112,7 +114,7 @@ struct ClientResponseEncoder {
     /// A head the sidecar made (a refusal): written as it is, framed by the same rules.
     mutating func ownHead(_ head: HTTPResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
         let hasContentLength = head.headers.contains { HTTP1Head.KnownName($0.name) == .contentLength }
-        let http10 = head.version == .http1_0 || http10Request
+        let http10 = head.version == .http1_0 || http10Client
         let framing = framing(code: head.status.code, hasContentLength: hasContentLength, http10: http10)
         var buffer = allocator.buffer(capacity: 256)
         Self.writeStatusLine(head.status, http10: http10, into: &buffer)
@@ -218,8 +220,12 @@ struct ClientResponseEncoder {
         }
     }
 
+    private func isBodiless(code: UInt) -> Bool {
+        connect || (100..<200).contains(code) || code == 204 || code == 304
+    }
+
     private func framing(code: UInt, hasContentLength: Bool, http10: Bool) -> Framing {
-        if connect || (100..<200).contains(code) || code == 204 || code == 304 { return .none }
+        if isBodiless(code: code) { return .none }
         if hasContentLength { return .contentLength }
         return http10 ? .closeDelimited : .chunked
     }

@@ -62,8 +62,7 @@ extension HTTPProxyHandler {
         } else {
             forwarding.responseStarted = true
             forwarding.reusable = head.keepsAlive
-            responseEncoder.writeFinalHead(
-                head, http10Client: forwarding.http10Client, keepAlive: &forwarding.keepAlive, context: context)
+            responseEncoder.writeFinalHead(head, keepAlive: &forwarding.keepAlive, context: context)
             memo.countRequest(code: Int(head.code), metrics: environment.metrics)
         }
     }
@@ -72,8 +71,7 @@ extension HTTPProxyHandler {
     /// `TE`), so a backend that applies one anyway breaks the protocol; an HTTP/1.1 client is told of it in
     /// `Transfer-Encoding`, an HTTP/1.0 client could only get the coded bytes as if they were the body.
     private func codingAnHTTP10ClientCannotBeToldOf(_ head: UpstreamResponseHead) -> String? {
-        guard head.code != 204, head.code != 304, !responseEncoder.suppressesBody,
-            let coding = head.lines.codingsBesideChunked.first
+        guard responseEncoder.answerHasBody(code: head.code), let coding = head.lines.codingsBesideChunked.first
         else { return nil }
         return head.lines.text(coding)
     }

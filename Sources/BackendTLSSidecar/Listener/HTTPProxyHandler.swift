@@ -351,14 +351,14 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         closeCheck?.cancel()
         closeCheck = nil
         stopWatchingSending()
-        if case .forwarding(let forwarding) = state {
-            // Detached first: a plaintext upstream's close comes back at once, and must not end an exchange that
-            // no longer has a client.
-            state = .idle
+        // Detached before the upstream is closed: a plaintext upstream's close comes back at once, and must not end
+        // an exchange that no longer has a client.
+        let ended = state
+        state = .idle
+        if case .forwarding(let forwarding) = ended {
             forwarding.relay.proxy = nil
             forwarding.upstream.close(promise: nil)
         }
-        state = .idle
         pipelined.removeAll()
         context.fireChannelInactive()
     }

@@ -80,25 +80,4 @@ final class ScriptedBackend {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
-
-    /// Sends `request` to `port` and returns every byte received until the connection closes (or 10 s pass).
-    static func exchange(_ request: String, port: Int) throws -> [UInt8] {
-        let client = #"""
-            import socket, sys
-            with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as s:
-                s.sendall(sys.argv[2].encode())
-                data = b""
-                try:
-                    while chunk := s.recv(65536):
-                        data += chunk
-                except socket.timeout:
-                    pass
-                print(data.hex())
-            """#
-        let output = try ProcessRunner.run("python3", ["-c", client, String(port), request])
-        let hex = Array(output.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
-        return stride(from: 0, to: hex.count - 1, by: 2).compactMap {
-            UInt8(String(decoding: hex[$0...$0 + 1], as: UTF8.self), radix: 16)
-        }
-    }
 }

@@ -496,26 +496,8 @@ struct SidecarHTTPProtocolTests {
 
     /// Sends `wire` in one write and reads until the sidecar closes the connection (or 10 s pass).
     private func exchange(_ wire: String, port: Int) throws -> (received: String, closed: Bool) {
-        let script = #"""
-            import socket, sys
-            with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as s:
-                s.sendall(sys.argv[2].encode())
-                data, closed = b"", False
-                try:
-                    while True:
-                        chunk = s.recv(65536)
-                        if not chunk:
-                            closed = True
-                            break
-                        data += chunk
-                except socket.timeout:
-                    pass
-                sys.stdout.write(("closed\n" if closed else "open\n") + data.decode())
-            """#
-        let output = try ProcessRunner.run("python3", ["-c", script, String(port), wire])
-        let text = output.standardOutput
-        let newline = text.firstIndex(of: "\n") ?? text.endIndex
-        return (String(text[newline...].dropFirst()), text[..<newline] == "closed")
+        let (received, closed) = try rawExchange(wire, port: port)
+        return (String(decoding: received, as: UTF8.self), closed)
     }
 
     /// The bodies of the HTTP/1.1 responses in `received`, in order (nginx's answers carry Content-Length).

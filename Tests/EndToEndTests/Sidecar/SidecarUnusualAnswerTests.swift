@@ -31,14 +31,15 @@ struct SidecarUnusualAnswerTests {
         let answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nzz\r\n0\r\n\r\n"
         try withBackend(answering: Array(answer.utf8)) { port, authority in
             let modern = Self.text(
-                try ScriptedBackend.exchange(
-                    "GET /coded HTTP/1.1\r\nHost: \(authority)\r\nConnection: close\r\n\r\n", port: port))
+                try rawExchange(
+                    "GET /coded HTTP/1.1\r\nHost: \(authority)\r\nConnection: close\r\n\r\n", port: port
+                ).received)
             #expect(modern.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(modern)")
             #expect(modern.contains("\r\ntransfer-encoding: gzip, chunked\r\n"), "\(modern)")
             #expect(modern.hasSuffix("\r\n\r\n2\r\nzz\r\n0\r\n\r\n"), "\(modern)")
 
             let old = Self.text(
-                try ScriptedBackend.exchange("GET /coded HTTP/1.0\r\nHost: \(authority)\r\n\r\n", port: port))
+                try rawExchange("GET /coded HTTP/1.0\r\nHost: \(authority)\r\n\r\n", port: port).received)
             #expect(old.hasPrefix("HTTP/1.0 502 Bad Gateway\r\n"), "\(old)")
             #expect(
                 old.contains("x-backendtls-error: upstream_protocol: the backend applied transfer coding gzip"),
@@ -52,7 +53,7 @@ struct SidecarUnusualAnswerTests {
         let answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
         try withBackend(answering: Array(answer.utf8)) { port, authority in
             let received = Self.text(
-                try ScriptedBackend.exchange("HEAD /coded HTTP/1.0\r\nHost: \(authority)\r\n\r\n", port: port))
+                try rawExchange("HEAD /coded HTTP/1.0\r\nHost: \(authority)\r\n\r\n", port: port).received)
             #expect(received.hasPrefix("HTTP/1.0 200 OK\r\n"), "\(received)")
             #expect(!received.contains("x-backendtls-error"), "\(received)")
         }
@@ -66,8 +67,9 @@ struct SidecarUnusualAnswerTests {
             Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nzz\r\n0\r\n".utf8) + note
             + Array("Content-Length: 7\r\n\r\n".utf8)
         try withBackend(answering: answer) { port, authority in
-            let received = try ScriptedBackend.exchange(
-                "GET /trailers HTTP/1.1\r\nHost: \(authority)\r\nConnection: close\r\n\r\n", port: port)
+            let received = try rawExchange(
+                "GET /trailers HTTP/1.1\r\nHost: \(authority)\r\nConnection: close\r\n\r\n", port: port
+            ).received
             let ending = Array("\r\n\r\n2\r\nzz\r\n0\r\n".utf8) + note + Array("\r\n".utf8)
             #expect(Array(received.suffix(ending.count)) == ending, "\(Self.text(received).debugDescription)")
         }
@@ -80,8 +82,9 @@ struct SidecarUnusualAnswerTests {
         try withBackend(answering: Array(answer.utf8)) { port, authority in
             for _ in 0..<2 {
                 let received = Self.text(
-                    try ScriptedBackend.exchange(
-                        "GET /switch HTTP/1.1\r\nHost: \(authority)\r\nConnection: close\r\n\r\n", port: port))
+                    try rawExchange(
+                        "GET /switch HTTP/1.1\r\nHost: \(authority)\r\nConnection: close\r\n\r\n", port: port
+                    ).received)
                 #expect(received.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"), "\(received)")
                 #expect(
                     received.contains("x-backendtls-error: upstream_protocol: the backend switched protocols (101)"),
