@@ -46,10 +46,7 @@ public struct Linter: Sendable {
         for input in inputs {
             var object = StoreSnapshot.withNamespace(input.object, defaultNamespace)
             var patch: [JSONPatchOperation] = []
-            if applyDefaults, object["kind"]?.stringValue == "BackendTLSPolicy" {
-                patch = PolicyDefaulter.operations(for: object)
-                if let defaulted = try? JSONPatch.apply(patch, to: object) { object = defaulted }
-            }
+            if applyDefaults { (object, patch) = PolicyDefaulter.defaulted(object) }
             if let failure = store.insert(object) {
                 results[prepared.count] = LintResult(
                     object: failure.object, source: input.source, diagnostics: [failure], patch: [])

@@ -3,6 +3,16 @@
 /// The API server runs mutating webhooks before schema validation, so these turn "Required value" errors
 /// (the CRD has no defaults for `group`) into working policies. Idempotent: a defaulted object yields `[]`.
 public enum PolicyDefaulter {
+    /// A manifest as the API server would store it with the mutating webhook installed, so that offline users of
+    /// manifests (`lint`, `resolve`, the sidecar's `--config-dir`) judge the same object. Anything but a
+    /// BackendTLSPolicy, or one the patch does not apply to, comes back as it was: validation names what is wrong.
+    public static func defaulted(_ object: JSONValue) -> (object: JSONValue, patch: [JSONPatchOperation]) {
+        guard object["kind"]?.stringValue == "BackendTLSPolicy" else { return (object, []) }
+        let patch = operations(for: object)
+        guard !patch.isEmpty, let defaulted = try? JSONPatch.apply(patch, to: object) else { return (object, []) }
+        return (defaulted, patch)
+    }
+
     public static func operations(for object: JSONValue) -> [JSONPatchOperation] {
         guard let apiVersion = object["apiVersion"]?.stringValue,
             let version = BackendTLSPolicyVersion(apiVersion: apiVersion),

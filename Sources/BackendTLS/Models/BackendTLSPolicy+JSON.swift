@@ -27,9 +27,10 @@ extension BackendTLSPolicy: JSONRepresentable {
 
         let targetValues: [JSONValue] =
             legacy ? [spec["targetRef"]].compactMap { $0 } : spec["targetRefs"]?.arrayValue ?? []
-        let targetRefs = targetValues.compactMap { value -> TargetReference? in
-            guard value.objectValue != nil else { return nil }
-            return TargetReference(
+        // Index-aligned with the JSON array, as `caCertificateRefs` are: an entry that is not an object (a type error
+        // of its own) names nothing, and the entries after it keep their places in field paths.
+        let targetRefs = targetValues.map { value in
+            TargetReference(
                 group: value["group"]?.stringValue,
                 kind: value["kind"]?.stringValue,
                 name: value["name"]?.stringValue,

@@ -59,7 +59,14 @@ extension ConfigMap: JSONRepresentable {
 
 /// Base64 fields (`binaryData`, Secret `data`) decoded with an error that names the field.
 enum Base64Field {
+    /// Line breaks are skipped, as the API server's decoder (Go's `encoding/base64`) skips them: a manifest may carry
+    /// `base64`'s wrapped output in a block scalar, and `kubectl apply` takes it. Anything else outside the alphabet
+    /// is still an error.
     static func decode(_ text: String, field: String) throws(ModelDecodingError) -> [UInt8] {
+        var text = text
+        if text.utf8.contains(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
+            text.removeAll { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+        }
         guard let data = Data(base64Encoded: text) else {
             throw ModelDecodingError(field: field, expected: "expected base64-encoded data")
         }

@@ -53,8 +53,10 @@ public struct Resolver: Sendable {
         // Whatever rules and enforcement admission ran with, the wire gets exactly the policy or nothing: an
         // option we cannot honour (a bad pin, an unknown version) or a trust set we do not have refuses the
         // connection.
+        // A conflict is judged per target (spec §8): this policy wins the target being resolved, and losing
+        // another of its targets to an older policy does not take this one from it.
         let diagnostics = validator.validate(policy, in: context) + OptionsRule().validate(policy, in: context)
-        if let error = diagnostics.first(where: \.isError) {
+        if let error = diagnostics.first(where: { $0.isError && $0.reason != .conflicted }) {
             return .failed(
                 ResolutionFailure(
                     policy: policy.reference, reason: error.reason, message: "invalid policy: \(error.detail)"))

@@ -44,7 +44,10 @@ public final class ConfigDirectorySource: ServiceLifecycle.Service, Sendable {
         var store = StoreSnapshot()
         var problems: [String] = []
         for manifest in manifests {
-            if let failure = store.insert(manifest.object, defaultNamespace: namespace) {
+            // Defaulted as `kubectl apply` with the webhook installed would store it, and as `backendtls lint` judges
+            // it: a manifest lint calls clean is not refused here for a default it left out.
+            let object = PolicyDefaulter.defaulted(manifest.object).object
+            if let failure = store.insert(object, defaultNamespace: namespace) {
                 problems.append("\(manifest.source): \(failure.detail)")
             }
         }

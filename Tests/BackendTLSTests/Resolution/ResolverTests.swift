@@ -144,6 +144,27 @@ struct ResolverTests {
         #expect(settings.policy == reference("a"))
     }
 
+    /// Conflicts are per target (spec §8): a policy that loses one of its Services to an older policy still
+    /// applies to the Service it wins, and the Service it lost gets the older policy.
+    @Test func lostConflictOnAnotherTargetLeavesTheWonTargetResolved() throws {
+        let multi = Fixtures.policy(
+            name: "multi", created: "2026-05-01T00:00:00Z",
+            spec: #"""
+                {"targetRefs":[{"group":"","kind":"Service","name":"backend"},{"group":"","kind":"Service","name":"other"}],
+                 "validation":{"wellKnownCACertificates":"System","hostname":"multi.example.com"}}
+                """#)
+        let older = Fixtures.policy(
+            name: "older", created: "2026-01-01T00:00:00Z",
+            spec: Fixtures.spec(service: "other", hostname: "older.example.com"))
+        let other = Fixtures.service(name: "other", ports: [Service.Port(name: "https", port: 443)])
+        let subject = resolver(policies: [multi, older], services: [backendService, other])
+        let won = try resolved(subject.resolve(namespace: "default", service: "backend", port: .number(443)))
+        #expect(won.policy == reference("multi"))
+        #expect(won.serverName == "multi.example.com")
+        let lost = try resolved(subject.resolve(namespace: "default", service: "other", port: .number(443)))
+        #expect(lost.policy == reference("older"))
+    }
+
     @Test func invalidWinnerFailsWithoutFallingBackToTheLoser() throws {
         let brokenCA = Fixtures.configMap(name: "broken-ca", data: ["tls.crt": caA.pem])
         let older = Fixtures.policy(

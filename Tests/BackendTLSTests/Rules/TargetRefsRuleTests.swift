@@ -56,6 +56,20 @@ struct TargetRefsRuleTests {
         #expect(diagnostics.errors.isEmpty, "\(diagnostics.details)")
     }
 
+    /// An entry that is not an object (a type error of its own) keeps its place: the findings on the entries after it
+    /// name their own index, not one shifted down.
+    @Test func findingsAfterANonObjectEntryNameTheirOwnIndex() throws {
+        let diagnostics = validate(targetRefs: [
+            #""tls-backend""#,
+            #"{"group":"","kind":"Service","name":"tls-backend","sectionName":"443"}"#,
+        ])
+        let finding = try #require(
+            diagnostics.first { $0.field.hasSuffix(".sectionName") && $0.message.contains("\"443\"") },
+            "\(diagnostics.details)")
+        #expect(finding.field == "spec.targetRefs[1].sectionName")
+        #expect(!diagnostics.contains { $0.field.hasPrefix("spec.targetRefs[0].") }, "\(diagnostics.details)")
+    }
+
     @Test func singleTargetRefHasNoMultipleTargetsWarning() {
         let diagnostics = validate(sectionName: "https")
         #expect(!diagnostics.contains(reason: .multipleTargets))
