@@ -21,7 +21,8 @@ public struct SidecarApplication: Sendable {
         logger: Logger
     ) {
         self.configuration = configuration
-        let state = SidecarState(configuration: configuration.validation)
+        let state = SidecarState(
+            configuration: configuration.validation, onlyNamespace: kubeClient == nil ? nil : configuration.namespace)
         self.state = state
         self.metrics = metrics
         self.logger = logger

@@ -29,4 +29,24 @@ import Testing
         #expect(nextPort.port == 8081)
         #expect(nextPort.hostHeader == "svc-a.ns1:8081")
     }
+
+    /// The connect host is the parsed authority's, never a second reading of the text.
+    @Test func connectHostIsTheParsedAuthoritysName() throws {
+        let parsed = try target("Payments.Billing:8443")
+        #expect(parsed.host == "payments.billing")
+        #expect(parsed.authority.namespace == "billing")
+    }
+
+    /// Another scheme's absolute form names its target by its own authority (RFC 9112 3.2.2), which routing by
+    /// `Host` would not have checked: refused, not forwarded.
+    @Test(arguments: ["ftp://other.example/x", "ws://payments.billing/"])
+    func requestTargetOfAnotherFormIsRefused(_ uri: String) throws {
+        let head = try ClientRequestHead.read(ByteBuffer(string: "GET \(uri) HTTP/1.1\r\nHost: backend\r\n"))
+        guard case .failure(let failure) = Target.parse(head, defaultNamespace: "default") else {
+            Issue.record("\(uri) was routed")
+            return
+        }
+        #expect(failure.status == 400)
+        #expect(failure.reason == "bad_request_target")
+    }
 }

@@ -158,6 +158,29 @@ struct UpstreamCertificateVerifierTests {
             mentioning: [RFC3339.format(intermediate.certificate.notValidAfter)])
     }
 
+    /// Let's Encrypt's long chain: the server also sends its root cross-signed by an old root that has expired. The
+    /// path to the trusted root does not use it, so the chain verifies, as with OpenSSL and Go.
+    @Test func expiredCertificateSentBesideTheVerifiedPathIsIgnored() async throws {
+        let root = PKI.certificateAuthority(name: "Current Root")
+        let retired = PKI.certificateAuthority(
+            name: "Retired Root", notBefore: PKI.now.addingTimeInterval(-86_400 * 3_000),
+            notAfter: PKI.now.addingTimeInterval(-86_400 * 200))
+        let crossSigned = PKI.Issued.make(
+            subject: root.certificate.subject, key: root.key, issuer: retired,
+            notBefore: PKI.now.addingTimeInterval(-86_400 * 1_000), notAfter: PKI.now.addingTimeInterval(-86_400),
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                KeyUsage(keyCertSign: true, cRLSign: true)
+            })
+        let intermediate = PKI.issue(name: "Issuing CA", by: root, isCertificateAuthority: true)
+        let leaf = PKI.issue(name: Self.hostname, by: intermediate, dnsNames: [Self.hostname])
+        expectVerified(try await verify([leaf, intermediate, crossSigned], trusting: [root]))
+        // Trusting only the retired root, the expired cross-signature is on the only path: refused, as expired.
+        expectRefused(
+            try await verify([leaf, intermediate, crossSigned], trusting: [retired]), reason: .expired,
+            mentioning: [RFC3339.format(crossSigned.certificate.notValidAfter)])
+    }
+
     // MARK: Hostname identity (no subjectAltNames)
 
     @Test(arguments: [

@@ -29,6 +29,26 @@ struct UpstreamConnectionPoolTests {
         UpstreamConnectionPool(maximumPerKey: maximumPerKey, idleTimeout: Self.idleTimeout)
     }
 
+    /// An app naming ever new authorities makes a key each: past the bound, empty slots are let go, and a
+    /// connection lent under one of them is closed at its check-in rather than kept where no sweep sees it.
+    @Test func emptySlotsAreLetGoPastTheBound() throws {
+        let pool = pool()
+        let lentUnder = pool.slot(for: key(port: 1))
+        let pooledUnder = pool.slot(for: key(port: 2))
+        let pooled = try connectedChannel()
+        pool.checkin(pooled, relay: UpstreamResponseRelay(), slot: pooledUnder)
+        for port in 3...UpstreamConnectionPool.slotsBeforePruning + 1 { _ = pool.slot(for: key(port: port)) }
+        #expect(!lentUnder.isPooled)
+        #expect(pooledUnder.isPooled, "a slot holding a connection is kept")
+        #expect(pool.slot(for: key(port: 2)) === pooledUnder)
+        #expect(pool.slot(for: key(port: 1)) !== lentUnder)
+
+        let late = try connectedChannel()
+        pool.checkin(late, relay: UpstreamResponseRelay(), slot: lentUnder)
+        #expect(!late.isActive, "checked in under a slot the pool let go of: closed")
+        #expect(pool.checkout(pool.slot(for: key(port: 2)))?.channel === pooled)
+    }
+
     @Test func emptyPoolHasNothingToLend() {
         let pool = pool()
         #expect(pool.checkout(pool.slot(for: key())) == nil)

@@ -45,6 +45,20 @@ public struct Resolver: Sendable {
         if let whole = context.index.winner(for: key(nil)) {
             return resolve(whole)
         }
+        // A port the Service does not declare names no section, yet it may still reach a sectioned port's pods (a
+        // headless Service's address is theirs): with policies on named ports of the Service, no policy here could
+        // be TLS skipped.
+        if let service, case .number(let number) = port, service.port(number: number) == nil,
+            context.index.hasSectionedPolicies(namespace: namespace, service: serviceName)
+        {
+            let declared = service.ports.map { String($0.port) }.joined(separator: ", ")
+            return .failed(
+                ResolutionFailure(
+                    policy: nil, reason: .targetNotFound,
+                    message:
+                        "port \(number) is not a port of Service \(namespace)/\(serviceName) (it declares \(declared.isEmpty ? "none" : declared)), and policies target named ports of it"
+                ))
+        }
         return .noPolicy
     }
 

@@ -88,25 +88,49 @@ public struct SidecarConfiguration: Sendable {
 }
 
 /// `name[.namespace[.svc[.cluster.local]]][:port]`: how apps name Services, parsed to (namespace, name, port).
+///
+/// Strict, because the parse decides two things that must agree: which policy applies (namespace and name) and,
+/// without the Service's clusterIP, where to connect (`host`, the DNS name as written). A looser reading (a second
+/// `:`, an IP literal, a label that is no DNS label) could resolve a name that has no policy and then connect to
+/// one that has.
 public struct ServiceAuthority: Sendable, Hashable {
     public var service: String
     public var namespace: String
     public var port: Int?
+    /// The DNS name as written, in lower case and without the port: what is looked up without a clusterIP.
+    public var host: String
 
     public init?(parsing text: String, defaultNamespace: String) {
-        var host = Substring(text)
+        let pieces = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard pieces.count <= 2 else { return nil }
         var port: Int?
-        if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]") {
-            guard let number = Int(host[host.index(after: colon)...]), (1...65_535).contains(number) else { return nil }
+        if pieces.count == 2 {
+            let digits = pieces[1]
+            guard (1...5).contains(digits.utf8.count), digits.utf8.allSatisfy({ $0 &- 0x30 < 10 }),
+                let number = Int(digits), (1...65_535).contains(number)
+            else { return nil }
             port = number
-            host = host[..<colon]
         }
-        var labels = host.lowercased().split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let host = pieces[0].lowercased()
+        var labels = host.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         if labels.count >= 4, labels.suffix(2) == ["cluster", "local"] { labels.removeLast(2) }
         if labels.count >= 3, labels.last == "svc" { labels.removeLast() }
-        guard (1...2).contains(labels.count), labels.allSatisfy({ !$0.isEmpty }) else { return nil }
+        guard (1...2).contains(labels.count), Self.isLabel(labels[0], startingWithLetter: true),
+            labels.count == 1 || Self.isLabel(labels[1], startingWithLetter: false)
+        else { return nil }
         self.service = labels[0]
         self.namespace = labels.count == 2 ? labels[1] : defaultNamespace
         self.port = port
+        self.host = host
+    }
+
+    /// A Service name is an RFC 1035 label (a letter first), a namespace an RFC 1123 label: lower-case letters,
+    /// digits and inner hyphens, at most 63.
+    private static func isLabel(_ label: String, startingWithLetter: Bool) -> Bool {
+        let bytes = label.utf8
+        guard let first = bytes.first, let last = bytes.last, bytes.count <= 63 else { return false }
+        func isAlphanumeric(_ byte: UInt8) -> Bool { byte &- 0x61 < 26 || byte &- 0x30 < 10 }
+        return (startingWithLetter ? first &- 0x61 < 26 : isAlphanumeric(first)) && isAlphanumeric(last)
+            && bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") }
     }
 }

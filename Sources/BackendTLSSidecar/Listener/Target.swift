@@ -43,6 +43,14 @@ struct Target {
                 ProxyFailure(
                     status: 400, reason: "https_request", policy: nil,
                     message: "send plain http:// requests; the sidecar originates TLS itself"))
+        } else if !head.uri.hasPrefix("/") && !(head.uri == "*" && head.method.isOPTIONS) {
+            // Another scheme's absolute form: its authority, not `Host`, names the target (RFC 9112 3.2.2), and
+            // forwarding it verbatim would let the backend read a target other than the one routed by.
+            return .failure(
+                ProxyFailure(
+                    status: 400, reason: "bad_request_target", policy: nil,
+                    message:
+                        "request target \(head.uri.prefix(100).debugDescription) is neither a path nor an http:// URI"))
         } else {
             // The usual keep-alive request repeats the last one's Host: compared as bytes, with no String made.
             if let known, let field = head.hostField, head.lines.bytes(field.value, equal: known.hostHeader) {
@@ -66,10 +74,10 @@ struct Target {
                     message: "\(authorityText.debugDescription) is not SERVICE[.NAMESPACE[.svc[.cluster.local]]][:PORT]"
                 ))
         }
-        let host = String(authorityText.split(separator: ":").first ?? Substring(authorityText))
         return .success(
             Target(
-                authority: authority, host: host, port: authority.port ?? 80, path: path, hostHeader: authorityText,
+                authority: authority, host: authority.host, port: authority.port ?? 80, path: path,
+                hostHeader: authorityText,
                 absoluteForm: absoluteForm))
     }
 }

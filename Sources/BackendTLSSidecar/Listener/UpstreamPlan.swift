@@ -9,9 +9,9 @@ import Prometheus
 
 /// Where and how to connect for one Service port, decided from one configuration snapshot.
 ///
-/// Shared by HTTP and TCP mode so both apply the same rules: refuse before the first load (503), refuse an
-/// unresolvable policy (502), plaintext without a policy unless `--require-policy`, and the Service's
-/// clusterIP when known.
+/// Shared by HTTP and TCP mode so both apply the same rules: refuse a namespace whose policies are not watched
+/// (502), refuse before the first load (503), refuse an unresolvable policy (502), plaintext without a policy
+/// unless `--require-policy`, and the Service's clusterIP when known.
 struct UpstreamPlan {
     let host: String
     let settings: ResolvedBackendTLS?
@@ -24,6 +24,14 @@ struct UpstreamPlan {
         fallbackHost: String,
         environment: SidecarEnvironment
     ) -> Result<UpstreamPlan, ProxyFailure> {
+        if let watched = environment.state.onlyNamespace, watched != namespace {
+            return .failure(
+                ProxyFailure(
+                    status: 502, reason: "namespace_not_watched", policy: nil,
+                    message:
+                        "Service \(namespace)/\(service) is outside namespace \(watched), the only one whose BackendTLSPolicies this sidecar watches (--kube): whether a policy requires TLS to it is unknown, so it is refused rather than sent in plaintext"
+                ))
+        }
         // Resolution and snapshot come from one read, so a reload in between cannot mix generations.
         guard
             let (resolution, snapshot, fresh) = environment.state.resolve(

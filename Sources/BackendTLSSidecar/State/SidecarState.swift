@@ -23,6 +23,10 @@ public final class SidecarState: Sendable {
     private let resolutions = Mutex<[ResolutionKey: Resolution]>([:])
     private let configuration: ValidationConfiguration
     private let inspector: CABundleInspector
+    /// The one namespace whose policies the configuration holds (`--kube` watches only the pod's), or nil when it
+    /// holds every namespace's (a config directory is the whole configuration). A Service elsewhere is refused:
+    /// without its namespace's policies, "no policy" would mean "not watched", and plaintext.
+    public let onlyNamespace: String?
 
     private struct ResolutionKey: Hashable {
         let generation: Int
@@ -33,8 +37,9 @@ public final class SidecarState: Sendable {
         let minute: Int
     }
 
-    public init(configuration: ValidationConfiguration) {
+    public init(configuration: ValidationConfiguration, onlyNamespace: String? = nil) {
         self.configuration = configuration
+        self.onlyNamespace = onlyNamespace
         self.inspector = CABundleInspector(configuration: configuration.bundle)
     }
 

@@ -76,23 +76,22 @@ public struct UpstreamCertificateVerifier: Sendable {
         guard let leaf = chain.first else {
             return .failure(Failure(reason: .badCertificate, message: "the backend sent no certificate"))
         }
-        for (position, certificate) in chain.enumerated()
-        where certificate.notValidAfter < now || certificate.notValidBefore > now {
-            let which = position == 0 ? "certificate" : "chain certificate"
-            let expired = certificate.notValidAfter < now
-            return .failure(
-                Failure(
-                    reason: expired ? .expired : .notYetValid,
-                    message:
-                        "the backend's \(which) \(quoted(certificate.subject)) \(expired ? "expired on \(RFC3339.format(certificate.notValidAfter))" : "is not valid until \(RFC3339.format(certificate.notValidBefore))")"
-                ))
-        }
-        // Every certificate presented, and the root the path ends in, bound how long this verdict holds.
-        var path = chain
+        if let failure = validityFailure(of: leaf, isLeaf: true, now: now) { return .failure(failure) }
+        // The path the chain verified along, and its root, bound how long this verdict holds. Certificates sent
+        // beside it (a cross-signature of the root that expired long ago, as in Let's Encrypt's long chain) do
+        // not: OpenSSL and Go accept such a chain, and so does this.
+        var path = [leaf]
         if !anchorDERs.contains(ders[0]) {
             var verifier = Verifier(rootCertificates: roots) { RFC5280Policy(fixedExpiryValidationTime: now) }
             let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(Array(chain.dropFirst())))
             guard case .validCertificate(let validated) = result else {
+                // Most often a chain certificate out of its validity: said with its dates, not as an unknown
+                // issuer, which would send the operator to the wrong CA bundle.
+                for certificate in chain.dropFirst() {
+                    if let failure = validityFailure(of: certificate, isLeaf: false, now: now) {
+                        return .failure(failure)
+                    }
+                }
                 let top = chain.last!
                 return .failure(
                     Failure(
@@ -190,6 +189,18 @@ public struct UpstreamCertificateVerifier: Sendable {
         guard pattern.hasPrefix("*."), let dot = name.firstIndex(of: ".") else { return false }
         let suffix = pattern.dropFirst(1)
         return name[dot...] == suffix && name[..<dot].count > 0 && suffix.split(separator: ".").count >= 2
+    }
+
+    /// Expired or not yet valid at `now`, said with the dates.
+    private func validityFailure(of certificate: Certificate, isLeaf: Bool, now: Date) -> Failure? {
+        guard certificate.notValidAfter < now || certificate.notValidBefore > now else { return nil }
+        let which = isLeaf ? "certificate" : "chain certificate"
+        let expired = certificate.notValidAfter < now
+        return Failure(
+            reason: expired ? .expired : .notYetValid,
+            message:
+                "the backend's \(which) \(quoted(certificate.subject)) \(expired ? "expired on \(RFC3339.format(certificate.notValidAfter))" : "is not valid until \(RFC3339.format(certificate.notValidBefore))")"
+        )
     }
 
     private func quoted(_ name: DistinguishedName) -> String { "\"\(name)\"" }

@@ -67,6 +67,9 @@ final class UpstreamConnectionPool {
     final class Slot {
         let key: Key
         fileprivate var idle: [Idle] = []
+        /// Cleared when the pool lets go of the slot (see `slotsBeforePruning`): a connection still lent out under
+        /// it is closed at its check-in, not kept where no sweep would see it.
+        fileprivate(set) var isPooled = true
 
         fileprivate init(key: Key) { self.key = key }
 
@@ -76,6 +79,9 @@ final class UpstreamConnectionPool {
     /// One slot per key: a key made anew for the same route gets the same slot, and with it the same key
     /// instance, which compares by identity. Slots of older generations go with the sweep.
     private var slots: [Key: Slot] = [:]
+    /// Past this many slots, making another first lets go of the empty ones: an app naming ever new authorities
+    /// (each a key) must not grow the pool without bound between configuration changes, which may never come.
+    static let slotsBeforePruning = 1024
     /// Closes connections idle for longer than the timeout; runs only while something is pooled. One sweep
     /// instead of a timer per check-in: scheduling and cancelling a task per request cost more than the lookup.
     private var sweepScheduled = false
@@ -98,6 +104,12 @@ final class UpstreamConnectionPool {
     /// The pool's slot for a key equal to `key`.
     func slot(for key: Key) -> Slot {
         if let slot = slots[key] { return slot }
+        if slots.count >= Self.slotsBeforePruning {
+            for (key, slot) in slots where slot.idle.isEmpty {
+                slot.isPooled = false
+                slots[key] = nil
+            }
+        }
         let slot = Slot(key: key)
         slots[key] = slot
         return slot
@@ -118,7 +130,9 @@ final class UpstreamConnectionPool {
     }
 
     func checkin(_ channel: any Channel, relay: UpstreamResponseRelay, slot: Slot) {
-        guard channel.isActive, slot.idle.count < maximumPerKey, slot.key.generation >= currentGeneration() else {
+        guard slot.isPooled, channel.isActive, slot.idle.count < maximumPerKey,
+            slot.key.generation >= currentGeneration()
+        else {
             channel.close(promise: nil)
             return
         }
@@ -142,6 +156,7 @@ final class UpstreamConnectionPool {
         for (key, slot) in slots {
             guard key.generation >= generation else {
                 for entry in slot.idle { entry.channel.close(promise: nil) }
+                slot.isPooled = false
                 slots[key] = nil
                 continue
             }

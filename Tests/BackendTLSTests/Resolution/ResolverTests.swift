@@ -100,6 +100,25 @@ struct ResolverTests {
         #expect(byName.policy == reference("sectioned"))
     }
 
+    /// A port the Service does not declare may still reach the pods of a sectioned port (a headless Service's
+    /// address is theirs): with only sectioned policies it fails closed; a whole-Service policy covers it.
+    @Test func undeclaredPortOfAServiceWithSectionedPoliciesFailsClosed() throws {
+        let sectioned = Fixtures.policy(name: "sectioned", spec: Fixtures.spec(sectionName: "https"))
+        let failed = try failure(
+            resolver(policies: [sectioned]).resolve(namespace: "default", service: "backend", port: .number(9443)))
+        #expect(failed.reason == .targetNotFound)
+        #expect(failed.message.contains("port 9443 is not a port of Service default/backend (it declares 443, 8443)"))
+        // A declared port no policy targets has none.
+        #expect(
+            resolver(policies: [sectioned]).resolve(namespace: "default", service: "backend", port: .number(8443))
+                == .noPolicy)
+        let whole = Fixtures.policy(name: "whole", spec: Fixtures.spec(hostname: "whole.example.com"))
+        let covered = try resolved(
+            resolver(policies: [sectioned, whole]).resolve(
+                namespace: "default", service: "backend", port: .number(9443)))
+        #expect(covered.policy == reference("whole"))
+    }
+
     @Test func unknownServiceWithOnlyAWholeServicePolicyResolves() throws {
         let whole = Fixtures.policy(name: "whole", spec: Fixtures.spec())
         let settings = try resolved(

@@ -44,6 +44,12 @@ struct SidecarKubeModeTests {
                     port: port, serverName: Self.hostname, request: "GET /from-cluster HTTP/1.1"),
             "\(bed.diagnostics)")
 
+        // Another namespace's policies are not watched: its Services are refused, never taken as policy-free.
+        let elsewhere = try sidecar.get("backend.elsewhere:\(port)")
+        #expect(elsewhere.status == 502)
+        #expect(elsewhere.backendTLSError?.contains("namespace_not_watched") == true, "\(elsewhere)")
+        #expect(bed.nginx.waitForAccessLog(count: 1).count == 1, "the refused request reached a backend")
+
         // Only the referenced ConfigMap is read, by a name-selected list/watch; no Secret at all.
         let configMapRequests = server.requests.filter { $0.path.contains("configmaps") }
         #expect(!configMapRequests.isEmpty)
