@@ -91,7 +91,10 @@ def test_every_rendered_object_is_valid(scenario, kube_version):
     docs = render(values=SCENARIOS[scenario], kube_version=kube_version)
     custom = validate(docs, kube_version)
     assert sorted(custom) == EXPECTED_CUSTOM_RESOURCES.get(scenario, [])
-    assert all(d["metadata"].get("namespace") in (None, NAMESPACE) for d in docs)
+    # Only RBAC follows webhook.watchNamespace into the namespace the webhook reads.
+    watched = SCENARIOS[scenario].get("webhook", {}).get("watchNamespace")
+    assert all(d["metadata"].get("namespace") in (None, NAMESPACE) for d in docs if d["kind"] not in ("Role", "RoleBinding"))
+    assert all(d["metadata"]["namespace"] == watched for d in docs if d["kind"] in ("Role", "RoleBinding"))
 
 
 def test_validation_catches_invalid_objects():
@@ -144,6 +147,31 @@ def test_schema_rejects_invalid_values(values, message):
         assert message in result.output, result.output
 
 
+VALUE_CONFLICTS = [
+    ({"podDisruptionBudget": {"minAvailable": 2}},
+     "podDisruptionBudget.minAvailable (2) must be below replicaCount (2): otherwise no webhook pod may ever be evicted"),
+    ({"certificates": {"selfSigned": {"validityDays": 30, "renewBeforeDays": 30}}},
+     "certificates.selfSigned.validityDays (30) must exceed renewBeforeDays (30): otherwise every upgrade reissues the CA"),
+    ({"webhook": {"watchNamespace": NAMESPACE}},
+     f'webhook.watchNamespace "{NAMESPACE}" is a namespace no webhook may see'),
+    ({"webhook": {"watchNamespace": "legacy"}, "webhooks": {"excludeNamespaces": ["legacy"]}},
+     'webhook.watchNamespace "legacy" is a namespace no webhook may see'),
+]
+
+
+@pytest.mark.parametrize("values,message", VALUE_CONFLICTS, ids=[m.split(" ")[0] for _, m in VALUE_CONFLICTS])
+def test_values_that_contradict_each_other_are_refused(values, message):
+    result = template(values=values)
+    assert result.returncode != 0, f"{values} was accepted"
+    assert message in result.output, result.output
+
+
+def test_one_replica_gets_no_disruption_budget_that_would_block_drains():
+    docs = render(values={"replicaCount": 1})
+    assert find_all(docs, "PodDisruptionBudget") == []
+    assert find(docs, "Deployment")["spec"]["replicas"] == 1
+
+
 def test_lookup_timeout_must_stay_below_webhook_timeout():
     result = template(values={"webhook": {"lookupTimeoutSeconds": 5}, "webhooks": {"timeoutSeconds": 5}})
     assert result.returncode != 0
@@ -167,8 +195,11 @@ def test_every_webhook_shares_the_safe_fields(scenario):
         service = hook["clientConfig"]["service"]
         assert (service["name"], service["namespace"], service["port"]) == (FULLNAME, NAMESPACE, 443), name
         assert service["path"] == ("/mutate" if name == MUTATE_HOOK else "/validate"), name
+        # With webhook.watchNamespace, only that namespace: the webhook knows no other's policies and Services.
+        watched = values.get("webhook", {}).get("watchNamespace")
+        only = [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": [watched]}] if watched else []
         assert hook["namespaceSelector"] == {"matchExpressions": [
-            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": excluded}]}, name
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": excluded}, *only]}, name
 
 
 def test_failure_policy_per_webhook():
@@ -489,7 +520,18 @@ def test_rbac_is_exactly_what_the_webhook_reads():
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
     ]
     assert not any("secrets" in r["resources"] for r in cluster_rules(default_docs()))
-    assert cluster_rules(scenario_docs("tuned"))[-1] == {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}
+    assert not find_all(default_docs(), "Role") and not find_all(default_docs(), "RoleBinding")
+    # tuned watches one namespace: the same rules, as a Role there, and nothing cluster-wide.
+    tuned = scenario_docs("tuned")
+    assert not find_all(tuned, "ClusterRole") and not find_all(tuned, "ClusterRoleBinding")
+    role = find(tuned, "Role")
+    assert role["metadata"]["namespace"] == "apps"
+    assert role["rules"][-1] == {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}
+    assert role["rules"][:3] == cluster_rules(default_docs())
+    role_binding = find(tuned, "RoleBinding")
+    assert role_binding["metadata"]["namespace"] == "apps"
+    assert role_binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": FULLNAME}
+    assert role_binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}]
     binding = find(default_docs(), "ClusterRoleBinding")
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": FULLNAME}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}]
@@ -539,6 +581,9 @@ def test_tuned_deployment_spreads_strictly_and_is_prioritised():
     assert pod["priorityClassName"] == "system-cluster-critical"
     (term,) = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
     assert term["topologyKey"] == "kubernetes.io/hostname"
+    # A surge pod would need a node without a webhook pod: with one per node required, replace one at a time.
+    rolling = find(docs, "Deployment")["spec"]["strategy"]["rollingUpdate"]
+    assert rolling == {"maxSurge": 0, "maxUnavailable": 1}
     minimal = scenario_docs("minimal")
     assert find(minimal, "Deployment")["spec"]["replicas"] == 3
     assert find_all(minimal, "PodDisruptionBudget") == []

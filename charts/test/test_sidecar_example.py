@@ -86,10 +86,10 @@ def test_role_is_namespaced_and_grants_secrets_only_when_asked():
     assert role["rules"] == [
         {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["backendtlspolicies"], "verbs": ["list", "watch"]},
         {"apiGroups": [""], "resources": ["services"], "verbs": ["list", "watch"]},
-        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list", "watch"]},
     ]
     with_secrets = find(docs_for(SCENARIOS["secrets-strict-tcp"]), "Role")["rules"]
-    assert with_secrets[-1] == {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}
+    assert with_secrets[-1] == {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch"]}
     binding = find(docs, "RoleBinding")
     pod = find(docs, "Deployment")["spec"]["template"]["spec"]
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",

@@ -26,4 +26,5 @@ Try it (in another terminal):
   curl -s http://localhost:9090/metrics | grep backendtls_webhook_requests_total
 
 MSG
-exec "$BIN/backendtls-webhook" --dev-certificate "$PKI" --listen "0.0.0.0:$PORT"
+# The memory store, as the README says, even where KUBERNETES_SERVICE_HOST is set (a dev container in a pod).
+exec "$BIN/backendtls-webhook" --dev-certificate "$PKI" --store memory --listen "0.0.0.0:$PORT"

@@ -14,6 +14,9 @@ certificate until the kubelet has updated their Secret volume; the next upgrade 
 {{- if eq $mode "selfSigned" }}
 {{- $dnsName := include "backendtls.serviceDNSName" . }}
 {{- $cfg := .Values.certificates.selfSigned }}
+{{- if le (int $cfg.validityDays) (int $cfg.renewBeforeDays) }}
+{{- fail (printf "certificates.selfSigned.validityDays (%v) must exceed renewBeforeDays (%v): otherwise every upgrade reissues the CA" $cfg.validityDays $cfg.renewBeforeDays) }}
+{{- end }}
 {{- $existing := lookup "v1" "Secret" .Release.Namespace (include "backendtls.servingSecretName" .) }}
 {{- $data := dig "data" dict $existing }}
 {{- $annotations := dig "metadata" "annotations" dict $existing }}

@@ -69,14 +69,28 @@ Namespaces no webhook ever sees: kube-system (cluster housekeeping), the release
 able to start, and its own Secrets and leases must never wait for it) and the user's list.
 */}}
 {{- define "backendtls.namespaceSelector" -}}
+{{- $excluded := concat (list "kube-system" .Release.Namespace) .Values.webhooks.excludeNamespaces | uniq }}
+{{- with .Values.webhook.watchNamespace }}
+{{- if has . $excluded }}
+{{- fail (printf "webhook.watchNamespace %q is a namespace no webhook may see (kube-system, the release namespace, webhooks.excludeNamespaces)" .) }}
+{{- end }}
+{{- end }}
 namespaceSelector:
   matchExpressions:
     - key: kubernetes.io/metadata.name
       operator: NotIn
       values:
-        {{- range (concat (list "kube-system" .Release.Namespace) .Values.webhooks.excludeNamespaces) | uniq }}
+        {{- range $excluded }}
         - {{ . | quote }}
         {{- end }}
+    {{- with .Values.webhook.watchNamespace }}
+    {{- /* The webhook knows only this namespace's policies and Services: judging others against them would call
+    every Service missing and every conflict absent. */}}
+    - key: kubernetes.io/metadata.name
+      operator: In
+      values:
+        - {{ . | quote }}
+    {{- end }}
 {{- end }}
 
 {{/* Fields every webhook shares; ctx is the root context, path the Service path, caBundle base64 PEM or empty. */}}

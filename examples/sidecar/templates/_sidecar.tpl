@@ -98,10 +98,10 @@ What backendtls-sidecar --kube reads in its namespace: it watches policies and S
   verbs: ["list", "watch"]
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 {{- if .Values.sidecar.secretCARefs }}
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 {{- end }}
 {{- end }}
