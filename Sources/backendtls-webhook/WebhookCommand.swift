@@ -112,6 +112,13 @@ struct WebhookCommand: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-grace-period"), help: "Seconds in-flight requests get on shutdown.")
     var shutdownGracePeriod = 10.0
 
+    @Option(
+        name: .customLong("shutdown-delay"),
+        help:
+            "Seconds to go on serving after SIGTERM, /readyz answering 503, before the listener closes: the time the API servers take to drop a terminating pod from the endpoints."
+    )
+    var shutdownDelay = 0.0
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: LogLevel = .info
 
@@ -128,7 +135,9 @@ struct WebhookCommand: AsyncParsableCommand {
         guard maximumBodyBytes > 0, maximumHeaderBytes > 0, maximumConnections > 0, maximumConcurrentStreams > 0 else {
             throw ValidationError("limits must be positive")
         }
-        guard readTimeout > 0, idleTimeout > 0, certificatePollInterval > 0, shutdownGracePeriod >= 0 else {
+        guard readTimeout > 0, idleTimeout > 0, certificatePollInterval > 0, shutdownGracePeriod >= 0,
+            shutdownDelay >= 0
+        else {
             throw ValidationError("timeouts and intervals must be positive")
         }
         guard lookupTimeout > 0, resyncInterval > 0 else {
@@ -170,7 +179,8 @@ struct WebhookCommand: AsyncParsableCommand {
                 idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
                 maximumConnections: maximumConnections,
                 maximumConcurrentStreams: maximumConcurrentStreams,
-                shutdownGracePeriod: .milliseconds(Int64(shutdownGracePeriod * 1000))),
+                shutdownGracePeriod: .milliseconds(Int64(shutdownGracePeriod * 1000)),
+                shutdownDelay: .milliseconds(Int64(shutdownDelay * 1000))),
             validation: validation.configuration())
         let metrics = WebhookMetrics()
         let application: WebhookApplication

@@ -569,6 +569,9 @@ def test_deployment_is_highly_available_and_locked_down():
     assert webhook["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "probes"}
     assert webhook["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "probes"}
     assert "priorityClassName" not in pod
+    # A terminating pod answers for the delay while the endpoints drop it, then gets its grace period.
+    assert "--shutdown-delay=5" in webhook["args"]
+    assert pod["terminationGracePeriodSeconds"] == 25
     service = find(docs, "Service")["spec"]
     assert service["selector"] == selector
     assert {p["name"]: (p["port"], p["targetPort"]) for p in service["ports"]} == {

@@ -36,6 +36,8 @@ public struct WebhookConfiguration: Sendable {
         public var maximumConcurrentStreams: Int
         /// In-flight requests get this long to finish on shutdown.
         public var shutdownGracePeriod: Duration
+        /// After SIGTERM, everything keeps serving this long before the listener closes (ShutdownDelay).
+        public var shutdownDelay: Duration
 
         public init(
             maximumBodyBytes: Int = 7 << 20,
@@ -44,7 +46,8 @@ public struct WebhookConfiguration: Sendable {
             idleTimeout: Duration = .seconds(90),
             maximumConnections: Int = 1024,
             maximumConcurrentStreams: Int = 100,
-            shutdownGracePeriod: Duration = .seconds(10)
+            shutdownGracePeriod: Duration = .seconds(10),
+            shutdownDelay: Duration = .zero
         ) {
             self.maximumBodyBytes = maximumBodyBytes
             self.maximumHeaderBytes = maximumHeaderBytes
@@ -53,6 +56,7 @@ public struct WebhookConfiguration: Sendable {
             self.maximumConnections = maximumConnections
             self.maximumConcurrentStreams = maximumConcurrentStreams
             self.shutdownGracePeriod = shutdownGracePeriod
+            self.shutdownDelay = shutdownDelay
         }
     }
 

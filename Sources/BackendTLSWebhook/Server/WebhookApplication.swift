@@ -5,7 +5,7 @@ import Prometheus
 public import ServiceLifecycle
 
 /// Builds the webhook's parts from one configuration and lists them as services, in start order:
-/// certificate reloader, admission server, probe server, metrics server.
+/// certificate reloader, admission server, probe server, metrics server, shutdown delay (stopped first).
 public struct WebhookApplication: Sendable {
     public let configuration: WebhookConfiguration
     public let reloader: ServingCertificateReloader
@@ -36,13 +36,17 @@ public struct WebhookApplication: Sendable {
     public var services: [any ServiceLifecycle.Service] {
         let server = self.server
         let store = self.store
+        let delay = ShutdownDelay(delay: configuration.limits.shutdownDelay, logger: logger)
         let registry = metrics.registry
         let probes = PlainHTTPServer(name: "probes", address: configuration.probeListen, logger: logger) { _, path in
             switch path {
             case "/healthz", "/livez":
                 return .init(status: 200, body: Array("ok\n".utf8))
             case "/readyz":
-                // Ready once the store has synced and the TLS listener is up with a loaded certificate.
+                // Ready once the store has synced and the TLS listener is up with a loaded certificate, until shutdown.
+                guard !delay.isShuttingDown else {
+                    return .init(status: 503, body: Array("not ready: shutting down\n".utf8))
+                }
                 guard server.boundAddress != nil else {
                     return .init(status: 503, body: Array("not ready: the admission listener is not up\n".utf8))
                 }
@@ -63,6 +67,6 @@ public struct WebhookApplication: Sendable {
         }
         // The store first: informers start listing while the listeners come up.
         let storeServices = (store as? any ServiceLifecycle.Service).map { [$0] } ?? []
-        return storeServices + [reloader, server, probes, metricsServer]
+        return storeServices + [reloader, server, probes, metricsServer, delay]
     }
 }

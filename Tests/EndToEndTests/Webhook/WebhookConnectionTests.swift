@@ -180,6 +180,29 @@ extension WebhookEndToEndTests {
                 try WebhookCurl.run(["--cacert", webhook.caFile, webhook.url("/validate")], timeout: 3).exitCode == 7)
         }
 
+        /// After SIGTERM the webhook goes on answering for `--shutdown-delay`, while the API servers drop the pod
+        /// from the endpoints (a closed listener would fail their requests meanwhile); `/readyz` says it is going.
+        @Test func shutdownDelayKeepsServingAfterSIGTERM() throws {
+            let webhook = try WebhookProcess.start(["--shutdown-delay", "2"])
+            defer { webhook.stop() }
+            let signalled = Date()
+            #expect(webhook.terminate(timeout: 0) == nil, "exited at once despite --shutdown-delay")
+            usleep(300_000)
+            let ready = try webhook.probe("/readyz")
+            #expect(ready.status == 503 && ready.text.contains("shutting down"), "\(ready)")
+            let review = AdmissionFixture.policyReview(AdmissionFixture.policy("late", service: "api"), dryRun: true)
+            for http in ["--http1.1", "--http2"] {
+                let answer = try webhook.review("/validate", review, http: http)
+                #expect(answer.allowed == true, "a request on a new connection during the delay: \(answer)")
+            }
+            #expect(Date().timeIntervalSince(signalled) < 2, "the checks above must fall within the delay")
+            let status = webhook.terminate(timeout: 8)
+            let exitedAfter = Date().timeIntervalSince(signalled)
+            #expect(status == 0, "\(webhook.log.suffix(1500))")
+            #expect(exitedAfter >= 2 && exitedAfter < 5, "exited \(exitedAfter) s after SIGTERM")
+            #expect(webhook.log.contains("still serving while the endpoints drop this pod"))
+        }
+
         @Test func disableHTTP2FallsBackToHTTP1() throws {
             let webhook = try WebhookProcess.start(["--disable-http2"])
             defer { webhook.stop() }
