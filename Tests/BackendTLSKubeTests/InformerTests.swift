@@ -165,6 +165,51 @@ struct InformerTests {
         await bed.cleanUp()
     }
 
+    /// A continue token that expired mid-list (compaction passed its snapshot) is answered 410: the informer lists
+    /// whole, in one answer, as client-go's pager does, instead of failing and paging from the start again.
+    @Test func anExpiredContinueTokenFallsBackToOneWholeList() async throws {
+        let bed = try await KubeTestbed()
+        for index in 0..<7 { bed.server.apply(KubeTestbed.service("s\(index)")) }
+        bed.server.setExpireContinueTokens(true)
+        var configuration = KubeTestbed.fastInformer
+        configuration.pageSize = 3
+        let (informer, sink, task) = try start(bed, configuration: configuration)
+        #expect(await eventually { informer.hasSynced })
+        #expect(sink.current.count == 7)
+        let lists = bed.server.requests.filter { $0.query["watch"] == nil && $0.path.hasSuffix("/services") }
+        #expect(lists.map { $0.query["limit"] } == ["3", "3", nil])
+        #expect(lists.map { $0.query["continue"] != nil } == [false, true, false])
+        #expect(sink.lists == 1, "one list, not a failed one and a retry")
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
+    /// The test server pages as etcd does: the pages after the first come from the first one's snapshot, so writes
+    /// in between neither shift nor change them, and compaction past the snapshot expires the token.
+    @Test func testServerPagesFromTheFirstPagesSnapshot() async throws {
+        let bed = try await KubeTestbed()
+        for index in 1...4 { bed.server.apply(KubeTestbed.service("s\(index)")) }
+        let client = try bed.client()
+        let path = KubeResource.services.path(namespace: nil)
+        func names(_ page: JSONValue) -> [String] {
+            (page["items"]?.arrayValue ?? []).compactMap { $0["metadata"]?["name"]?.stringValue }
+        }
+        let first = try await client.get(path, query: [("limit", "2")], verb: "list")
+        #expect(names(first) == ["s1", "s2"])
+        let token = try #require(first["metadata"]?["continue"]?.stringValue)
+        bed.server.apply(KubeTestbed.service("s0"))
+        bed.server.delete(KubeTestbed.service("s4"))
+        let second = try await client.get(path, query: [("limit", "2"), ("continue", token)], verb: "list")
+        #expect(names(second) == ["s3", "s4"])
+        #expect(second["metadata"]?["resourceVersion"] == first["metadata"]?["resourceVersion"])
+        bed.server.compact()
+        await #expect(throws: KubeAPIError.self) {
+            _ = try await client.get(path, query: [("limit", "2"), ("continue", token)], verb: "list")
+        }
+        await bed.cleanUp()
+    }
+
     @Test func watchesThatEndAtOnceAreRetriedWithBackOff() async throws {
         let bed = try await KubeTestbed()
         bed.server.setEndWatchesAtOnce(true)

@@ -134,22 +134,48 @@ final class TestKubeAPIHandler: ChannelInboundHandler {
         var (items, version) = server.state.withLock {
             ($0.list(target.collection, namespace: target.namespace, nameSelector: nameSelector), $0.resourceVersion)
         }
-        // Paging: `continue` is "RESOURCEVERSION:OFFSET" here (opaque to clients, as the real one is).
+        // Paging: `continue` is "RESOURCEVERSION:SNAPSHOT:OFFSET" here (opaque to clients, as the real one is). The
+        // pages after the first come from the first one's snapshot; once compaction has passed its resourceVersion,
+        // the token is answered 410 Expired, as the real API server answers it.
         var next: String?
         if let limit = Int(query["limit"] ?? ""), limit > 0 {
             var offset = 0
+            var snapshot: Int?
             if let token = query["continue"], !token.isEmpty {
                 let parts = token.split(separator: ":")
-                guard parts.count == 2, let tokenVersion = Int(parts[0]), let start = Int(parts[1]) else {
+                guard parts.count == 3, let tokenVersion = Int(parts[0]), let id = Int(parts[1]),
+                    let start = Int(parts[2])
+                else {
                     return send(
                         400, TestKubeAPIServer.status(400, reason: "BadRequest", message: "invalid continue token"),
                         context)
                 }
-                version = tokenVersion
-                offset = start
+                let expireAll = server.control.withLock { $0.expireContinueTokens }
+                let kept = server.state.withLock { state in
+                    expireAll || tokenVersion < state.compactedBelow ? nil : state.listSnapshots[id]
+                }
+                guard let kept else {
+                    return send(
+                        410,
+                        TestKubeAPIServer.status(
+                            410, reason: "Expired",
+                            message:
+                                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results."
+                        ), context)
+                }
+                (items, version, offset, snapshot) = (kept, tokenVersion, start, id)
             }
             let end = min(items.count, offset + limit)
-            if end < items.count { next = "\(version):\(end)" }
+            if end < items.count {
+                let id =
+                    snapshot
+                    ?? server.state.withLock { [items] state in
+                        defer { state.nextListSnapshot += 1 }
+                        state.listSnapshots[state.nextListSnapshot] = items
+                        return state.nextListSnapshot
+                    }
+                next = "\(version):\(id):\(end)"
+            }
             items = Array(items[min(offset, items.count)..<end])
         }
         var metadata = JSONObject([("resourceVersion", .string(String(version)))])

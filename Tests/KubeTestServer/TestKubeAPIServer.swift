@@ -34,6 +34,7 @@ public final class TestKubeAPIServer: Sendable {
         var stallWatches = false
         var responseDelay: Duration = .zero
         var goneAsHTTPStatus = false
+        var expireContinueTokens = false
         var endWatchesAtOnce = false
         var watchers: [Int: Watcher] = [:]
         var nextWatcher = 0
@@ -193,6 +194,11 @@ public final class TestKubeAPIServer: Sendable {
     /// Answer stale watches with HTTP 410 instead of a 200 stream carrying an ERROR event.
     public func setGoneAsHTTPStatus(_ value: Bool) {
         control.withLock { $0.goneAsHTTPStatus = value }
+    }
+
+    /// Every continue token is answered 410 Expired, as after a compaction past its snapshot.
+    public func setExpireContinueTokens(_ value: Bool) {
+        control.withLock { $0.expireContinueTokens = value }
     }
 
     /// Watches are answered 200 and ended at once, with no event (a proxy or a draining server does this).

@@ -18,6 +18,10 @@ struct TestKubeAPIServerState {
     var events: [Event] = []
     var resourceVersion = 100
     var compactedBelow = 0
+    /// Paged lists, by the id in their continue token: the whole result at the first page's resourceVersion, as
+    /// etcd serves the next pages from that revision's snapshot (writes in between do not shift them).
+    var listSnapshots: [Int: [JSONValue]] = [:]
+    var nextListSnapshot = 1
 
     static func key(_ namespace: String, _ name: String) -> String { "\(namespace)/\(name)" }
 

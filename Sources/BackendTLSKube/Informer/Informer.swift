@@ -164,7 +164,17 @@ public final class Informer: Sendable {
         repeat {
             var query = selector + [("limit", String(configuration.pageSize))]
             if let token { query.append(("continue", token)) }
-            let page = try await client.get(path, query: query, verb: "list")
+            let page: JSONValue
+            do {
+                page = try await client.get(path, query: query, verb: "list")
+            } catch  where token != nil && error.isResourceVersionExpired {
+                // The snapshot the pages come from was compacted away before the last page (a list that takes
+                // longer than etcd keeps history): as client-go's pager does, list everything again in one answer
+                // instead of paging from the start once more, which a list this slow might never finish.
+                logger.info("continue token expired; listing whole", metadata: ["error": "\(error)"])
+                let whole = try await client.get(path, query: selector, verb: "list")
+                return (whole["items"]?.arrayValue ?? [], whole["metadata"]?["resourceVersion"]?.stringValue)
+            }
             items += page["items"]?.arrayValue ?? []
             if version == nil { version = page["metadata"]?["resourceVersion"]?.stringValue }
             token = page["metadata"]?["continue"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
