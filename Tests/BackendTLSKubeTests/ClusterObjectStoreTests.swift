@@ -39,6 +39,37 @@ struct ClusterObjectStoreTests {
         await bed.cleanUp()
     }
 
+    /// A Gateway API upgrade stops serving the version being watched: the informer meets 404, and the store
+    /// discovers the version served now and watches that, instead of keeping the last policies it saw, ready.
+    @Test func aVersionNoLongerServedIsReplacedByTheOneServedNow() async throws {
+        let bed = try await KubeTestbed(servedPolicyVersions: ["v1alpha3"])
+        bed.server.apply(KubeTestbed.service("web"))
+        let alpha = KubeTestbed.policy("old", service: "web")
+        guard case .object(var root) = alpha else { return }
+        root["apiVersion"] = "gateway.networking.k8s.io/v1alpha3"
+        bed.server.apply(.object(root))
+        var configuration = ClusterObjectStore.Configuration(policyVersion: "v1alpha3")
+        configuration.informer = KubeTestbed.fastInformer
+        configuration.versionCheckInterval = .milliseconds(50)
+        let store = ClusterObjectStore(
+            client: try bed.client(), configuration: configuration, metrics: bed.metrics, logger: bed.logger)
+        let task = Task { await store.run() }
+        #expect(await eventually { store.isSynced })
+        #expect(store.snapshot().store.policy(namespace: "apps", name: "old") != nil)
+
+        bed.server.setServedPolicyVersions(["v1"])
+        bed.server.apply(KubeTestbed.policy("new", service: "web"))
+        #expect(await eventually { store.policies.resource.version == "v1" && store.isSynced })
+        let snapshot = store.snapshot().store
+        #expect(snapshot.policy(namespace: "apps", name: "new") != nil)
+        #expect(snapshot.policy(namespace: "apps", name: "old") == nil, "a policy of the version no longer served")
+        let lists = bed.server.requests.filter { $0.path.hasSuffix("/backendtlspolicies") && $0.query["watch"] == nil }
+        #expect(lists.last?.path.contains("/v1/") == true)
+        task.cancel()
+        await task.value
+        await bed.cleanUp()
+    }
+
     @Test func fetcherCachesFoundObjectsBrieflyAndNeverNotFound() async throws {
         let bed = try await KubeTestbed()
         bed.server.apply(KubeTestbed.configMap("ca", data: ["ca.crt": "x"]))

@@ -102,7 +102,9 @@ final class TestKubeAPIHandler: ChannelInboundHandler {
                         ("resources", .array([resource])),
                     ])), context)
         }
-        guard let target = Self.parse(segments) else { return notFound(path, context) }
+        guard let target = Self.parse(segments),
+            TestKubeAPIServer.isServed(target.collection, server.servedPolicyVersions)
+        else { return notFound(path, context) }
         var nameSelector: String?
         if let selector = query["fieldSelector"], !selector.isEmpty {
             guard selector.hasPrefix("metadata.name=") else {

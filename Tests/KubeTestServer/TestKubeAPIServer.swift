@@ -35,6 +35,7 @@ public final class TestKubeAPIServer: Sendable {
         var responseDelay: Duration = .zero
         var goneAsHTTPStatus = false
         var expireContinueTokens = false
+        var servedPolicyVersions: [String] = []
         var endWatchesAtOnce = false
         var watchers: [Int: Watcher] = [:]
         var nextWatcher = 0
@@ -46,7 +47,9 @@ public final class TestKubeAPIServer: Sendable {
 
     public let caFile: String
     public let pki: DevelopmentCertificate.Files
-    public let servedPolicyVersions: [String]
+    /// The BackendTLSPolicy versions discovery lists and list/watch answer; others are 404, as for a CRD version
+    /// that is not served.
+    public var servedPolicyVersions: [String] { control.withLock { $0.servedPolicyVersions } }
     let requireClientCertificate: Bool
     let state = Mutex(TestKubeAPIServerState())
     let control: Mutex<Control>
@@ -61,9 +64,10 @@ public final class TestKubeAPIServer: Sendable {
         self.pki = try DevelopmentCertificate.generate(
             in: directory, dnsNames: ["localhost", "kubernetes.default.svc"])
         self.caFile = pki.caCertificate
-        self.servedPolicyVersions = servedPolicyVersions
         self.requireClientCertificate = requireClientCertificate
-        self.control = Mutex(Control(tokens: [token]))
+        var control = Control(tokens: [token])
+        control.servedPolicyVersions = servedPolicyVersions
+        self.control = Mutex(control)
     }
 
     public var port: Int { control.withLock { $0.port } }
@@ -194,6 +198,25 @@ public final class TestKubeAPIServer: Sendable {
     /// Answer stale watches with HTTP 410 instead of a 200 stream carrying an ERROR event.
     public func setGoneAsHTTPStatus(_ value: Bool) {
         control.withLock { $0.goneAsHTTPStatus = value }
+    }
+
+    /// Serves these BackendTLSPolicy versions from now on (a Gateway API upgrade changed the CRD), and ends the
+    /// watches of the others, as the API server does when a CRD version stops being served.
+    public func setServedPolicyVersions(_ versions: [String]) {
+        let ended = control.withLock { control in
+            control.servedPolicyVersions = versions
+            let ended = control.watchers.filter { !Self.isServed($0.value.collection, versions) }
+            for id in ended.keys { control.watchers[id] = nil }
+            return Array(ended.values)
+        }
+        for watcher in ended { watcher.channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil) }
+    }
+
+    /// Whether a collection (`GROUP/VERSION/PLURAL`) is served: everything but an unserved policy version.
+    static func isServed(_ collection: String, _ versions: [String]) -> Bool {
+        let parts = collection.split(separator: "/")
+        guard parts.last == "backendtlspolicies", parts.count == 3 else { return true }
+        return versions.contains(String(parts[1]))
     }
 
     /// Every continue token is answered 410 Expired, as after a compaction past its snapshot.

@@ -51,6 +51,9 @@ public final class Informer: Sendable {
         public var isWatching = false
         public var lastError: String?
         public var resourceVersion: String?
+        /// The last failure was 404: the API server does not serve the resource at this version (any more), as
+        /// when a Gateway API upgrade stops serving the BackendTLSPolicy version being watched.
+        public var resourceMissing = false
     }
 
     public init(
@@ -112,6 +115,7 @@ public final class Informer: Sendable {
                     state.withLock {
                         $0.hasSynced = true
                         $0.lastError = nil
+                        $0.resourceMissing = false
                         $0.resourceVersion = listVersion
                     }
                     logger.debug(
@@ -209,6 +213,7 @@ public final class Informer: Sendable {
                 state.withLock {
                     $0.isWatching = true
                     $0.lastError = nil
+                    $0.resourceMissing = false
                 }
             },
             onEvent: { [self] event in
@@ -249,6 +254,7 @@ public final class Informer: Sendable {
         state.withLock {
             $0.lastError = "\(error)"
             $0.isWatching = false
+            $0.resourceMissing = (error as? KubeAPIError)?.statusCode == 404
         }
         logger.warning(
             "\(what) failed; retrying", metadata: ["error": "\(error)", "retryIn": "\(delay)", "attempt": "\(attempt)"])

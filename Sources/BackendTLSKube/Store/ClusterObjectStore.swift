@@ -16,6 +16,8 @@ public final class ClusterObjectStore: Sendable {
         public var informer = Informer.Configuration()
         /// How long a fetched ConfigMap or Secret is reused.
         public var cacheFreshFor: Duration = .seconds(5)
+        /// How often the policies' informer is asked whether its version is still served.
+        public var versionCheckInterval: Duration = .seconds(1)
 
         public init(namespace: String? = nil, policyVersion: String) {
             self.namespace = namespace
@@ -24,9 +26,17 @@ public final class ClusterObjectStore: Sendable {
     }
 
     public let fetcher: CAObjectFetcher
-    public let policies: Informer
     public let services: Informer
     private let state: LockedStore
+    /// The policies' informer, replaced when the API server stops serving its version.
+    private let policyInformer: Mutex<Informer>
+    private let client: KubeClient
+    private let configuration: Configuration
+    private let metrics: KubeMetrics?
+    private let logger: Logger
+    private let onChange: @Sendable () -> Void
+
+    public var policies: Informer { policyInformer.withLock { $0 } }
 
     /// - Parameter onChange: called after every applied change (the sidecar rebuilds its configuration).
     public init(
@@ -38,15 +48,16 @@ public final class ClusterObjectStore: Sendable {
     ) {
         let state = LockedStore()
         self.state = state
+        self.client = client
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+        self.onChange = onChange
         self.fetcher = CAObjectFetcher(client: client, freshFor: configuration.cacheFreshFor)
-        self.policies = Informer(
-            client: client, resource: .backendTLSPolicies(version: configuration.policyVersion),
-            namespace: configuration.namespace, configuration: configuration.informer, metrics: metrics,
-            logger: logger
-        ) { change in
-            Self.applyPolicy(change, to: state, logger: logger)
-            onChange()
-        }
+        self.policyInformer = Mutex(
+            Self.policyInformer(
+                version: configuration.policyVersion, client: client, configuration: configuration, state: state,
+                metrics: metrics, logger: logger, onChange: onChange))
         self.services = Informer(
             client: client, resource: .services, namespace: configuration.namespace,
             configuration: configuration.informer, metrics: metrics, logger: logger
@@ -56,11 +67,60 @@ public final class ClusterObjectStore: Sendable {
         }
     }
 
+    private static func policyInformer(
+        version: String, client: KubeClient, configuration: Configuration, state: LockedStore, metrics: KubeMetrics?,
+        logger: Logger, onChange: @escaping @Sendable () -> Void
+    ) -> Informer {
+        Informer(
+            client: client, resource: .backendTLSPolicies(version: version), namespace: configuration.namespace,
+            configuration: configuration.informer, metrics: metrics, logger: logger
+        ) { change in
+            applyPolicy(change, to: state, logger: logger)
+            onChange()
+        }
+    }
+
     /// Runs both informers until cancelled.
     public func run() async {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.policies.run() }
+            group.addTask { await self.runPolicies() }
             group.addTask { await self.services.run() }
+        }
+    }
+
+    /// Runs the policies' informer, and when the API server answers 404 for its version (a Gateway API upgrade
+    /// stopped serving it), discovers the version served now and watches that instead: otherwise the store would
+    /// keep the last policies it saw, ready, for as long as the process lives.
+    private func runPolicies() async {
+        var attempts = 0
+        while !Task.isCancelled {
+            let informer = policies
+            let running = Task { await informer.run() }
+            var replacement: String?
+            while !Task.isCancelled, replacement == nil {
+                try? await Task.sleep(for: configuration.versionCheckInterval)
+                guard informer.status.resourceMissing, !Task.isCancelled else { continue }
+                let current = informer.resource.version
+                if let served = try? await PolicyVersionDiscovery.discover(using: client), served != current {
+                    replacement = served
+                    logger.warning(
+                        "the API server no longer serves the BackendTLSPolicy version watched; watching the one it serves",
+                        metadata: ["was": "\(current)", "now": "\(served)"])
+                } else {
+                    // Still served, or nothing served yet (the CRD is being replaced): the informer retries by itself.
+                    try? await Task.sleep(for: configuration.informer.backoff.delay(attempt: attempts))
+                    attempts += 1
+                }
+            }
+            running.cancel()
+            await running.value
+            guard let replacement, !Task.isCancelled else { return }
+            attempts = 0
+            policyInformer.withLock {
+                $0 = Self.policyInformer(
+                    version: replacement, client: client, configuration: configuration, state: state,
+                    metrics: metrics, logger: logger, onChange: onChange)
+            }
         }
     }
 
