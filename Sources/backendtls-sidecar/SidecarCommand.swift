@@ -72,6 +72,13 @@ struct SidecarCommand: ParsableCommand {
         help: "Seconds an HTTP-mode client's waiting answer may go without a write before the client is closed.")
     var clientSendTimeout = 60.0
 
+    @Option(
+        name: .customLong("upstream-response-timeout"),
+        help:
+            "Seconds an HTTP-mode backend may send nothing once the request is sent: 504 before its answer began, the client closed after."
+    )
+    var upstreamResponseTimeout = 60.0
+
     @OptionGroup var validation: ValidationOptions
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
@@ -103,7 +110,9 @@ struct SidecarCommand: ParsableCommand {
         for route in routes where SidecarConfiguration.Route(parsing: route, defaultNamespace: "default") == nil {
             throw ValidationError("--route \(route.debugDescription) is not LISTEN=SERVICE.NAMESPACE:PORT")
         }
-        guard connectTimeout > 0, handshakeTimeout > 0, clientIdleTimeout > 0, clientSendTimeout > 0 else {
+        guard connectTimeout > 0, handshakeTimeout > 0, clientIdleTimeout > 0, clientSendTimeout > 0,
+            upstreamResponseTimeout > 0
+        else {
             throw ValidationError("timeouts must be positive")
         }
     }
@@ -134,7 +143,8 @@ struct SidecarCommand: ParsableCommand {
                 connect: .milliseconds(Int64(connectTimeout * 1000)),
                 handshake: .milliseconds(Int64(handshakeTimeout * 1000)),
                 clientIdle: .milliseconds(Int64(clientIdleTimeout * 1000)),
-                clientSend: .milliseconds(Int64(clientSendTimeout * 1000))),
+                clientSend: .milliseconds(Int64(clientSendTimeout * 1000)),
+                upstreamResponse: .milliseconds(Int64(upstreamResponseTimeout * 1000))),
             validation: validation.configuration())
         let metrics = SidecarMetrics()
         let application: SidecarApplication

@@ -18,6 +18,11 @@ struct ResolveCommand: ParsableCommand {
     @Option(help: "The Service port: a number or a port name.")
     var port: String
 
+    @Flag(
+        name: .customLong("no-defaults"),
+        help: "Resolve policies as written, without the mutating webhook's defaults (as lint --no-defaults).")
+    var noDefaults = false
+
     func run() throws {
         let configuration = flags.configuration()
         let parts = service.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
@@ -27,7 +32,8 @@ struct ResolveCommand: ParsableCommand {
         let namespace = parts.count == 2 ? parts[0] : flags.namespace
         let name = parts.last ?? service
         let selector: ServicePortSelector = Int(port).map { .number($0) } ?? .name(port)
-        let store = StoreSnapshot(objects: try flags.manifests().map(\.object), defaultNamespace: flags.namespace)
+        let objects = try flags.manifests().map { noDefaults ? $0.object : PolicyDefaulter.defaulted($0.object).object }
+        let store = StoreSnapshot(objects: objects, defaultNamespace: flags.namespace)
         let context = ValidationContext(store: store, now: try flags.evaluationTime(), configuration: configuration)
         switch Resolver(context: context).resolve(namespace: namespace, service: name, port: selector) {
         case .noPolicy:

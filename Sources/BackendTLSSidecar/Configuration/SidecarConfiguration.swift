@@ -39,16 +39,21 @@ public struct SidecarConfiguration: Sendable {
         /// HTTP-mode client connections whose answer waits in the sidecar and of which nothing could be written for
         /// this long are closed: the backend connection waits for them meanwhile.
         public var clientSend: Duration
+        /// HTTP mode: a backend that sends nothing for this long once the request is sent (nginx's
+        /// `proxy_read_timeout`) is given up: 504 before its answer began, the client connection closed after.
+        public var upstreamResponse: Duration
 
         public init(
             connect: Duration = .seconds(5), handshake: Duration = .seconds(5), poolIdle: Duration = .seconds(60),
-            clientIdle: Duration = .seconds(120), clientSend: Duration = .seconds(60)
+            clientIdle: Duration = .seconds(120), clientSend: Duration = .seconds(60),
+            upstreamResponse: Duration = .seconds(60)
         ) {
             self.connect = connect
             self.handshake = handshake
             self.poolIdle = poolIdle
             self.clientIdle = clientIdle
             self.clientSend = clientSend
+            self.upstreamResponse = upstreamResponse
         }
     }
 

@@ -1,3 +1,4 @@
+import BackendTLS
 import BackendTLSServerSupport
 import Logging
 import NIOCore
@@ -15,14 +16,19 @@ extension HTTPProxyHandler {
     /// The client sent bytes (a head in progress counts: the parser holds them until it is whole).
     func noteClientActivity() { lastActivity = CoarseClock.now() }
 
-    /// Checks at `deadline` whether the connection has been idle too long; rescheduled while it is open.
+    /// Checks at `deadline` whether the connection has been idle too long, or its backend silent too long;
+    /// rescheduled while it is open, at least every quarter of the upstream response timeout, so a backend that
+    /// goes silent is given up between one and one and a quarter timeouts after its last bytes.
     ///
     /// NIO's `IdleStateHandler` made a promise and a callback for every write to time its completion, about a
     /// twentieth of the sidecar's work per request; this rule needs only the time of the client's last bytes
     /// and of the last exchange's end.
     func scheduleIdleCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {
-        closeCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+        let upstreamTimeout = environment.configuration.timeouts.upstreamResponse.timeAmount
+        let latest = NIODeadline.now() + .nanoseconds(max(1, upstreamTimeout.nanoseconds / 4))
+        closeCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: min(deadline, latest)) { [self] in
             guard context.channel.isActive else { return }
+            if giveUpOnASilentBackend(context: context) { return }
             let timeout = environment.configuration.timeouts.clientIdle.timeAmount
             // A request in flight or queued is not idle (a slow backend is the upstream timeouts' business), except
             // while the client owes its body and the sidecar is reading: one already answered whose body is being
@@ -53,6 +59,39 @@ extension HTTPProxyHandler {
                 context.close(promise: nil)
             }
         }
+    }
+
+    /// A request sent whole whose backend has sent nothing for `--upstream-response-timeout`, counted from the
+    /// request's last bytes or the backend's last read, whichever is later: 504 if its answer has not begun, the
+    /// client connection closed if it has. A backend paused for back-pressure is the client's slowness, which the
+    /// send check judges. - Returns: whether it gave up.
+    private func giveUpOnASilentBackend(context: ChannelHandlerContext) -> Bool {
+        guard case .forwarding(let forwarding) = state, forwarding.requestEnded, !forwarding.upstreamPaused else {
+            return false
+        }
+        let timeout = environment.configuration.timeouts.upstreamResponse
+        let quietSince = max(lastActivity, forwarding.lastUpstreamRead ?? lastActivity)
+        guard quietSince + timeout.timeAmount <= .now() else { return false }
+        environment.logger.warning(
+            "the backend sent nothing for longer than the upstream response timeout",
+            metadata: [
+                "timeout": "\(timeout)", "upstream": "\(forwarding.slot.key.host):\(forwarding.slot.key.port)",
+                "answerBegun": "\(forwarding.responseStarted)",
+            ])
+        abandon(
+            forwarding,
+            because: ProxyFailure(
+                status: 504, reason: "upstream_timeout",
+                policy: forwarding.slot.key.settings.map { "policy \($0.policy.namespacedName)" },
+                message:
+                    "the backend at \(forwarding.slot.key.host):\(forwarding.slot.key.port) sent nothing for \(timeout) after the request (--upstream-response-timeout)"
+            ), context: context)
+        // A connection that goes on (keep-alive, perhaps with a pipelined request started) is watched again; one
+        // that closes with the refusal is the lingering check's.
+        if context.channel.isActive, !state.isClosing {
+            scheduleIdleCheck(at: .now() + environment.configuration.timeouts.clientIdle.timeAmount, context: context)
+        }
+        return true
     }
 
     // MARK: Send stalls

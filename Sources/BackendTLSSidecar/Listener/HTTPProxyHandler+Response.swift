@@ -108,6 +108,7 @@ extension HTTPProxyHandler {
 
     func upstreamReadComplete(_ upstream: any Channel) {
         guard let context, case .forwarding(let forwarding) = state, forwarding.upstream === upstream else { return }
+        forwarding.lastUpstreamRead = CoarseClock.now()
         responseEncoder.writeHeld(context: context)
         context.flush()
         // What was held is counted now: the client may be full.

@@ -26,6 +26,11 @@ extension HTTPProxyHandler {
             if case .discarding = self { return true }
             return false
         }
+
+        var isClosing: Bool {
+            if case .closing = self { return true }
+            return false
+        }
     }
 
     /// A class: the state is read on every request and response part, and copying a struct that holds the
@@ -47,6 +52,9 @@ extension HTTPProxyHandler {
         var reusable = true
         /// Reading from the upstream was paused for back-pressure (the client could not take more).
         var upstreamPaused = false
+        /// The end of the last read burst from the backend that left the response unfinished (a whole small
+        /// response ends in its first burst, and is never stamped): the upstream response timeout counts from it.
+        var lastUpstreamRead: NIODeadline?
 
         init(
             upstream: any Channel, relay: UpstreamResponseRelay, slot: UpstreamConnectionPool.Slot, keepAlive: Bool,

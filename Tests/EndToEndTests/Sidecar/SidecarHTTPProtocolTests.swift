@@ -401,7 +401,7 @@ struct SidecarHTTPProtocolTests {
                     data += chunk
                 print("stalled reader:", len(data) - data.find(b"\r\n\r\n") - 4)
             with socket.create_connection(("127.0.0.1", port)) as s:
-                # Refused at once (no such Service name); the rest of its body never comes.
+                # Refused at once (not a Service name: 400); the rest of its body never comes.
                 s.sendall(b"POST /echo/refused HTTP/1.1\r\nHost: not_a_service\r\nContent-Length: 1000000\r\n\r\nabc")
                 print("abandoned body:", closed_within(s, 5))
             with socket.create_connection(("127.0.0.1", port)) as s:
@@ -486,7 +486,7 @@ struct SidecarHTTPProtocolTests {
         defer { bed.tearDown() }
         let (sidecar, _) = try bed.startTrustedBackend()
         let result = try exchange(
-            "POST /x HTTP/1.1\r\nHost: not_a_service\r\nConnection: close\r\nContent-Length: 1000000\r\n\r\nabc",
+            "POST /x HTTP/1.1\r\nHost: no-such-service\r\nConnection: close\r\nContent-Length: 1000000\r\n\r\nabc",
             port: sidecar.httpPort)
         #expect(result.received.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"), "\(result.received)")
         #expect(result.closed, "\(result.received)\n\(bed.diagnostics)")

@@ -8,7 +8,8 @@ import Testing
 struct SidecarUnusualAnswerTests {
     /// Starts the sidecar in front of a backend that answers every request with `answer`.
     private func withBackend(
-        answering answer: [UInt8], _ body: (_ sidecarPort: Int, _ authority: String) throws -> Void
+        answering answer: [UInt8], sidecarArguments: [String] = [],
+        _ body: (_ sidecarPort: Int, _ authority: String) throws -> Void
     )
         throws
     {
@@ -17,7 +18,7 @@ struct SidecarUnusualAnswerTests {
         let backend = try ScriptedBackend(answering: answer)
         defer { backend.stop() }
         try bed.write("service.yaml", Manifest.service("scripted", ports: [("http", backend.port)]))
-        let sidecar = try bed.startSidecar()
+        let sidecar = try bed.startSidecar(arguments: sidecarArguments)
         try body(sidecar.httpPort, "scripted:\(backend.port)")
         #expect(sidecar.isRunning, "\(bed.diagnostics)")
     }
@@ -45,6 +46,39 @@ struct SidecarUnusualAnswerTests {
                 old.contains("x-backendtls-error: upstream_protocol: the backend applied transfer coding gzip"),
                 "\(old)")
             #expect(!old.contains("zz"), "\(old)")
+        }
+    }
+
+    /// A backend that takes the request and sends nothing is given up after `--upstream-response-timeout`: a 504
+    /// that says so, not a wait for as long as the app will wait.
+    @Test func aSilentBackendIsGivenUpWith504() throws {
+        try withBackend(answering: [], sidecarArguments: ["--upstream-response-timeout", "1"]) { port, authority in
+            let started = Date()
+            let exchange = try rawExchange(
+                "GET /silent HTTP/1.1\r\nHost: \(authority)\r\nConnection: close\r\n\r\n", port: port)
+            let waited = Date().timeIntervalSince(started)
+            let received = Self.text(exchange.received)
+            #expect(received.hasPrefix("HTTP/1.1 504 Gateway Timeout\r\n"), "\(received)")
+            #expect(received.contains("x-backendtls-error: upstream_timeout: the backend at 127.0.0.1:"), "\(received)")
+            #expect(exchange.closed)
+            #expect(waited >= 1 && waited < 3, "answered after \(waited) s")
+        }
+    }
+
+    /// One that stops in the middle of its answer: the app's connection is closed, so the answer's length shows
+    /// it was cut short; nothing is made up to complete it.
+    @Test func aBackendSilentMidAnswerIsCutShort() throws {
+        let answer = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"
+        try withBackend(answering: Array(answer.utf8), sidecarArguments: ["--upstream-response-timeout", "1"]) {
+            port, authority in
+            let started = Date()
+            let exchange = try rawExchange("GET /stalls HTTP/1.1\r\nHost: \(authority)\r\n\r\n", port: port)
+            let waited = Date().timeIntervalSince(started)
+            let received = Self.text(exchange.received)
+            #expect(received.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(received)")
+            #expect(received.hasSuffix("\r\n\r\n0123456789"), "\(received)")
+            #expect(exchange.closed, "the app's connection must close: its answer will never be whole")
+            #expect(waited >= 1 && waited < 3, "closed after \(waited) s")
         }
     }
 
