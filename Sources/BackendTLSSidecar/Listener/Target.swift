@@ -4,7 +4,6 @@ import NIOHTTP1
 /// Where a request goes: the Service authority, the port, and the origin-form path to send upstream.
 struct Target {
     let authority: ServiceAuthority
-    let host: String
     let port: Int
     let path: String
     let hostHeader: String
@@ -43,7 +42,7 @@ struct Target {
                 ProxyFailure(
                     status: 400, reason: "https_request", policy: nil,
                     message: "send plain http:// requests; the sidecar originates TLS itself"))
-        } else if !head.uri.hasPrefix("/") && !(head.uri == "*" && head.method.isOPTIONS) {
+        } else if head.uri.utf8.first != UInt8(ascii: "/") && !(head.uri == "*" && head.method.isOPTIONS) {
             // Another scheme's absolute form: its authority, not `Host`, names the target (RFC 9112 3.2.2), and
             // forwarding it verbatim would let the backend read a target other than the one routed by.
             return .failure(
@@ -76,18 +75,18 @@ struct Target {
         }
         return .success(
             Target(
-                authority: authority, host: authority.host, port: authority.port ?? 80, path: path,
-                hostHeader: authorityText,
+                authority: authority, port: authority.port ?? 80, path: path, hostHeader: authorityText,
                 absoluteForm: absoluteForm))
     }
 }
 
 extension Target {
+    /// Where to connect without the Service's clusterIP: the parsed authority's DNS name, never a second reading.
+    var host: String { authority.host }
+
     /// The same authority for another request.
     fileprivate func with(path: String, absoluteForm: Bool) -> Target {
-        Target(
-            authority: authority, host: host, port: port, path: path, hostHeader: hostHeader, absoluteForm: absoluteForm
-        )
+        Target(authority: authority, port: port, path: path, hostHeader: hostHeader, absoluteForm: absoluteForm)
     }
 }
 
