@@ -146,8 +146,10 @@ struct InformerTests {
         await bed.cleanUp()
     }
 
-    @Test func listsArePagedAndAssembledWhole() async throws {
-        let bed = try await KubeTestbed()
+    /// Seven Services, listed by an informer in pages of three until it has synced all of them; the list requests.
+    private func listSevenInPagesOfThree(_ bed: KubeTestbed) async throws -> (
+        sink: InformerSink, lists: [TestKubeAPIServer.RecordedRequest], task: Task<Void, Never>
+    ) {
         for index in 0..<7 { bed.server.apply(KubeTestbed.service("s\(index)")) }
         var configuration = KubeTestbed.fastInformer
         configuration.pageSize = 3
@@ -155,6 +157,12 @@ struct InformerTests {
         #expect(await eventually { informer.hasSynced })
         #expect(sink.current.count == 7)
         let lists = bed.server.requests.filter { $0.query["watch"] == nil && $0.path.hasSuffix("/services") }
+        return (sink, lists, task)
+    }
+
+    @Test func listsArePagedAndAssembledWhole() async throws {
+        let bed = try await KubeTestbed()
+        let (_, lists, task) = try await listSevenInPagesOfThree(bed)
         #expect(lists.map { $0.query["limit"] } == ["3", "3", "3"])
         #expect(lists.map { $0.query["continue"] != nil } == [false, true, true])
         // The watch starts from the first page's resourceVersion.
@@ -169,14 +177,8 @@ struct InformerTests {
     /// whole, in one answer, as client-go's pager does, instead of failing and paging from the start again.
     @Test func anExpiredContinueTokenFallsBackToOneWholeList() async throws {
         let bed = try await KubeTestbed()
-        for index in 0..<7 { bed.server.apply(KubeTestbed.service("s\(index)")) }
         bed.server.setExpireContinueTokens(true)
-        var configuration = KubeTestbed.fastInformer
-        configuration.pageSize = 3
-        let (informer, sink, task) = try start(bed, configuration: configuration)
-        #expect(await eventually { informer.hasSynced })
-        #expect(sink.current.count == 7)
-        let lists = bed.server.requests.filter { $0.query["watch"] == nil && $0.path.hasSuffix("/services") }
+        let (sink, lists, task) = try await listSevenInPagesOfThree(bed)
         #expect(lists.map { $0.query["limit"] } == ["3", "3", nil])
         #expect(lists.map { $0.query["continue"] != nil } == [false, true, false])
         #expect(sink.lists == 1, "one list, not a failed one and a retry")
