@@ -179,6 +179,10 @@ struct UpstreamCertificateVerifierTests {
         expectRefused(
             try await verify([leaf, intermediate, crossSigned], trusting: [retired]), reason: .expired,
             mentioning: [RFC3339.format(crossSigned.certificate.notValidAfter)])
+        // Trusting neither, no path leads to the bundle: an unknown issuer, whatever expired beside it.
+        expectRefused(
+            try await verify([leaf, intermediate, crossSigned], trusting: [PKI.certificateAuthority(name: "Other")]),
+            reason: .unknownIssuer)
     }
 
     // MARK: Hostname identity (no subjectAltNames)

@@ -47,6 +47,12 @@ struct UpstreamConnectionPoolTests {
         pool.checkin(late, relay: UpstreamResponseRelay(), slot: lentUnder)
         #expect(!late.isActive, "checked in under a slot the pool let go of: closed")
         #expect(pool.checkout(pool.slot(for: key(port: 2)))?.channel === pooled)
+
+        // A client connection that remembered the slot gets the pool's slot for its key when it connects again.
+        var memo = HTTPProxyHandler.Memo()
+        let current = memo.pooled(lentUnder, pool: pool)
+        #expect(current.isPooled && current !== lentUnder && current.key == lentUnder.key)
+        #expect(memo.pooled(current, pool: pool) === current)
     }
 
     @Test func emptyPoolHasNothingToLend() {

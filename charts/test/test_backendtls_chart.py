@@ -149,7 +149,12 @@ def test_schema_rejects_invalid_values(values, message):
 
 VALUE_CONFLICTS = [
     ({"podDisruptionBudget": {"minAvailable": 2}},
-     "podDisruptionBudget.minAvailable (2) must be below replicaCount (2): otherwise no webhook pod may ever be evicted"),
+     "podDisruptionBudget.minAvailable (2) must come to fewer pods than replicaCount (2): otherwise no webhook pod"),
+    # Rounded up, as Kubernetes rounds it: 60% of 2 is 2.
+    ({"podDisruptionBudget": {"minAvailable": "60%"}},
+     "podDisruptionBudget.minAvailable (60%) must come to fewer pods than replicaCount (2)"),
+    ({"podDisruptionBudget": {"minAvailable": "100%"}, "replicaCount": 3},
+     "podDisruptionBudget.minAvailable (100%) must come to fewer pods than replicaCount (3)"),
     ({"certificates": {"selfSigned": {"validityDays": 30, "renewBeforeDays": 30}}},
      "certificates.selfSigned.validityDays (30) must exceed renewBeforeDays (30): otherwise every upgrade reissues the CA"),
     ({"webhook": {"watchNamespace": NAMESPACE}},
@@ -170,6 +175,15 @@ def test_one_replica_gets_no_disruption_budget_that_would_block_drains():
     docs = render(values={"replicaCount": 1})
     assert find_all(docs, "PodDisruptionBudget") == []
     assert find(docs, "Deployment")["spec"]["replicas"] == 1
+    # A percentage that leaves a pod to evict is taken: 50% of 2 is 1.
+    assert find(render(values={"podDisruptionBudget": {"minAvailable": "50%"}}), "PodDisruptionBudget")["spec"][
+        "minAvailable"] == "50%"
+
+
+def test_one_replica_keeps_the_surge_even_with_hard_anti_affinity():
+    # Replacing the only pod first would leave no webhook to answer until the new one is ready.
+    docs = render(values={"replicaCount": 1, "podAntiAffinity": "hard"})
+    assert find(docs, "Deployment")["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
 
 
 def test_lookup_timeout_must_stay_below_webhook_timeout():

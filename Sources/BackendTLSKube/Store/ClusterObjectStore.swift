@@ -99,7 +99,10 @@ public final class ClusterObjectStore: Sendable {
             var replacement: String?
             while !Task.isCancelled, replacement == nil {
                 try? await Task.sleep(for: configuration.versionCheckInterval)
-                guard informer.status.resourceMissing, !Task.isCancelled else { continue }
+                guard informer.status.resourceMissing, !Task.isCancelled else {
+                    attempts = 0
+                    continue
+                }
                 let current = informer.resource.version
                 if let served = try? await PolicyVersionDiscovery.discover(using: client), served != current {
                     replacement = served

@@ -36,6 +36,19 @@ extension HTTPProxyHandler {
             return resolved
         }
 
+        /// The slot, or when the pool has let go of it (past its bound of slots), the pool's slot for its key now,
+        /// remembered in its place: a client connection must not go on making connections that are never pooled.
+        mutating func pooled(_ slot: UpstreamConnectionPool.Slot, pool: UpstreamConnectionPool)
+            -> UpstreamConnectionPool.Slot
+        {
+            guard !slot.isPooled else { return slot }
+            let current = pool.slot(for: slot.key)
+            if let route = lastRoute, route.slot === slot {
+                lastRoute = Route(hostHeader: route.hostHeader, slot: current, minute: route.minute)
+            }
+            return current
+        }
+
         mutating func countRequest(code: Int, metrics: SidecarMetrics) {
             if let last = lastRequestCounter, last.code == code { return last.counter.increment() }
             let counter = metrics.requests(code: code)

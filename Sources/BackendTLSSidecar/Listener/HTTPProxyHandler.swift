@@ -192,7 +192,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             return
         }
         state = .connecting(buffered: [upstreamHead], ended: false, keepAlive: keepAlive)
-        connect(slot, method: head.method, http10Client: http10Client, context: context)
+        // Only here, where a connection is made anyway: a slot the pool has let go of would close it at check-in.
+        connect(memo.pooled(slot, pool: pool), method: head.method, http10Client: http10Client, context: context)
     }
 
     /// A new upstream connection for the slot's key; the request parts held meanwhile follow once it is verified.
@@ -327,6 +328,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         }
         if context.channel.isWritable, case .forwarding(let forwarding) = state, forwarding.upstreamPaused {
             forwarding.upstreamPaused = false
+            // The time paused was the client's slowness: the backend's silence counts from here.
+            forwarding.lastUpstreamRead = CoarseClock.now()
             setAutoRead(true, forwarding.upstream)
         }
         context.fireChannelWritabilityChanged()

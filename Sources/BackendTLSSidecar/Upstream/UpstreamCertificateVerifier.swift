@@ -39,6 +39,8 @@ public struct UpstreamCertificateVerifier: Sendable {
     /// its own trust anchor, CA:FALSE) is trusted as OpenSSL and the webhook do; RFC 5280 path building
     /// alone would refuse it.
     private let anchorDERs: Set<[UInt8]>
+    /// The bundle's subjects, to tell which presented certificates could lead to it (nil: the system store).
+    private let anchorSubjects: Set<DistinguishedName>?
     private let trustDescription: String
     private let verifiedChains = VerifiedChainCache()
 
@@ -48,10 +50,13 @@ public struct UpstreamCertificateVerifier: Sendable {
         case .system:
             roots = CertificateStore.systemTrustRoots
             anchorDERs = []
+            anchorSubjects = nil
             trustDescription = "the system CA store"
         case .certificates(let ders, let fingerprint):
-            roots = CertificateStore(try ders.map { try Certificate(derEncoded: $0) })
+            let anchors = try ders.map { try Certificate(derEncoded: $0) }
+            roots = CertificateStore(anchors)
             anchorDERs = Set(ders)
+            anchorSubjects = Set(anchors.map(\.subject))
             trustDescription = "CA bundle \(fingerprint)"
         }
     }
@@ -86,8 +91,9 @@ public struct UpstreamCertificateVerifier: Sendable {
             let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(Array(chain.dropFirst())))
             guard case .validCertificate(let validated) = result else {
                 // Most often a chain certificate out of its validity: said with its dates, not as an unknown
-                // issuer, which would send the operator to the wrong CA bundle.
-                for certificate in chain.dropFirst() {
+                // issuer, which would send the operator to the wrong CA bundle. Only one that could lead to the
+                // trusted roots counts: an expired cross-signature beside a chain the bundle cannot reach is not why.
+                for certificate in chain.dropFirst() where leadsToTheRoots(certificate, in: chain) {
                     if let failure = validityFailure(of: certificate, isLeaf: false, now: now) {
                         return .failure(failure)
                     }
@@ -189,6 +195,24 @@ public struct UpstreamCertificateVerifier: Sendable {
         guard pattern.hasPrefix("*."), let dot = name.firstIndex(of: ".") else { return false }
         let suffix = pattern.dropFirst(1)
         return name[dot...] == suffix && name[..<dot].count > 0 && suffix.split(separator: ".").count >= 2
+    }
+
+    /// Whether `certificate` is on an issuer chain, by names, from the leaf through the presented certificates to a
+    /// subject of the bundle. With the system store, whose subjects are not listed, any presented one may be.
+    private func leadsToTheRoots(_ certificate: Certificate, in chain: [Certificate]) -> Bool {
+        guard let anchorSubjects else { return true }
+        var onTheWay: [Certificate] = [chain[0]]
+        // Depth-first over the presented certificates, none twice on one way: a chain has a handful.
+        func reaches(_ current: Certificate) -> Bool {
+            if anchorSubjects.contains(current.issuer), onTheWay.contains(certificate) { return true }
+            for next in chain.dropFirst() where next.subject == current.issuer && !onTheWay.contains(next) {
+                onTheWay.append(next)
+                defer { onTheWay.removeLast() }
+                if reaches(next) { return true }
+            }
+            return false
+        }
+        return reaches(chain[0])
     }
 
     /// Expired or not yet valid at `now`, said with the dates.
