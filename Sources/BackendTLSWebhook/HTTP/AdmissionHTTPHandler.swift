@@ -52,6 +52,14 @@ final class AdmissionHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
                         guard let self else { return }
                         self.perform(self.machine.timedOut(), context: context)
                     }
+                } else if head.version == .http1_1,
+                    head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" })
+                {
+                    // The client holds its body until it hears this (curl does so for large bodies, for a second),
+                    // and a request that will be refused has been answered by now instead.
+                    context.writeAndFlush(
+                        wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))),
+                        promise: nil)
                 }
             }
             perform(action, context: context)

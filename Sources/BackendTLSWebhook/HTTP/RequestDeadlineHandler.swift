@@ -15,7 +15,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler {
 
     private enum State {
         case idle
-        case readingHead(bytes: Int)
+        /// `lastFour`: the last bytes of the head so far, to find its end (CRLF CRLF) across reads.
+        case readingHead(bytes: Int, lastFour: UInt32)
         case readingBody
     }
 
@@ -33,21 +34,33 @@ final class RequestDeadlineHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let count = unwrapInboundIn(data).readableBytes
-        switch state {
-        case .idle:
-            state = .readingHead(bytes: count)
+        if case .idle = state {
+            state = .readingHead(bytes: 0, lastFour: 0)
             armDeadline(context: context)
-        case .readingHead(let bytes):
-            state = .readingHead(bytes: bytes + count)
-        case .readingBody:
-            break
         }
-        // Headers are counted at TLS-record granularity: well-formed heads under the limit never trip this.
-        if case .readingHead(let bytes) = state, bytes > maximumHeaderBytes * 2 {
-            return refuse(context: context, code: 431, status: "431 Request Header Fields Too Large")
+        if case .readingHead(let bytes, let lastFour) = state {
+            // Only the head's bytes count: TLS hands over whatever one socket read decrypted, which may be a whole
+            // request, body included (or many pipelined ones).
+            let (headBytes, ended, window) = Self.scanHead(unwrapInboundIn(data), after: lastFour)
+            // A backstop for heads trickled in (the decoder answers 431 with the exact limit): twice the limit.
+            guard bytes + headBytes <= maximumHeaderBytes * 2 else {
+                return refuse(context: context, code: 431, status: "431 Request Header Fields Too Large")
+            }
+            state = ended ? .readingBody : .readingHead(bytes: bytes + headBytes, lastFour: window)
         }
         context.fireChannelRead(data)
+    }
+
+    /// How many of `buffer`'s bytes belong to the head, whether it ends in them, and the last four bytes seen.
+    private static func scanHead(_ buffer: ByteBuffer, after lastFour: UInt32) -> (Int, Bool, UInt32) {
+        buffer.withUnsafeReadableBytes { bytes in
+            var window = lastFour
+            for (offset, byte) in bytes.enumerated() {
+                window = window << 8 | UInt32(byte)
+                if window == 0x0D0A_0D0A { return (offset + 1, true, window) }
+            }
+            return (bytes.count, false, window)
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -263,6 +263,61 @@ extension WebhookEndToEndTests {
             }
         }
 
+        /// A large request written whole, head and body in one write (as an API server's client may send it), and
+        /// pipelined requests in one write: TLS hands the server all a socket read decrypted at once, and none of it
+        /// but the head counts against the header limit.
+        @Test func requestsWrittenWholeAreAnswered() throws {
+            let webhook = try WebhookProcess.start()
+            defer { webhook.stop() }
+            var review = Self.validReview()
+            var request = review["request"] as? [String: Any] ?? [:]
+            var object = request["object"] as? [String: Any] ?? [:]
+            var metadata = object["metadata"] as? [String: Any] ?? [:]
+            metadata["annotations"] = ["padding": String(repeating: "x", count: 1_000_000)]
+            object["metadata"] = metadata
+            request["object"] = object
+            review["request"] = request
+            let large = webhook.directory.appendingPathComponent("large.json")
+            try AdmissionFixture.data(review).write(to: large)
+            let small = webhook.directory.appendingPathComponent("small.json")
+            try AdmissionFixture.data(Self.validReview()).write(to: small)
+            let client = #"""
+                import re, socket, ssl, sys
+                port, ca, large, small = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "rb").read(), open(sys.argv[4], "rb").read()
+                def post(body, close=False):
+                    extra = b"Connection: close\r\n" if close else b""
+                    return b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n" % (extra, len(body)) + body
+                context = ssl.create_default_context(cafile=ca)
+                for wire in (post(large, close=True), post(small) * 49 + post(small, close=True)):
+                    with context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost") as s:
+                        s.sendall(wire)
+                        data = b""
+                        while chunk := s.recv(65536):
+                            data += chunk
+                        # Answers follow one another directly: a status line starts after the last body's byte.
+                        print(" ".join(code.decode() for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", data)))
+                """#
+            let output = try ProcessRunner.run(
+                "python3", ["-c", client, String(webhook.port), webhook.caFile, large.path, small.path])
+            let lines = output.standardOutput.split(separator: "\n").map(String.init)
+            #expect(lines.first == "200", "one write of a 1 MB review: \(output)")
+            #expect(lines.last == Array(repeating: "200", count: 50).joined(separator: " "), "\(output)")
+            try expectStillServing(webhook)
+        }
+
+        /// A client that asks to be told before it sends its body (curl does for large ones) is told at once; without
+        /// it, it would wait and then be cut off by the read timeout.
+        @Test func expectContinueIsAnsweredAtOnce() throws {
+            let webhook = try WebhookProcess.start(["--read-timeout", "3"])
+            defer { webhook.stop() }
+            let started = Date()
+            let result = try webhook.post(
+                "/validate", AdmissionFixture.data(Self.validReview()),
+                ["-H", "Expect: 100-continue", "--expect100-timeout", "30"])
+            #expect(result.status == 200, "\(result)")
+            #expect(Date().timeIntervalSince(started) < 2, "the body waited for a 100 Continue that never came")
+        }
+
         /// The body limit, at and just past `--max-body-bytes`, and a body that never finishes arriving.
         @Test func bodyLimitAndReadTimeout() throws {
             let limit = 4096

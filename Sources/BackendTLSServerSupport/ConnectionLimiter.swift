@@ -1,22 +1,21 @@
-import BackendTLSServerSupport
-import NIOCore
+public import NIOCore
 import Synchronization
 
 /// Bounds the number of open connections: a connection past the limit is closed as soon as it is accepted.
-final class ConnectionLimiter: Sendable {
-    let maximum: Int
+public final class ConnectionLimiter: Sendable {
+    public let maximum: Int
     private let open = Atomic<Int>(0)
 
-    init(maximum: Int) {
+    public init(maximum: Int) {
         self.maximum = maximum
     }
 
     /// Counts `channel` in, or returns `false` (and the caller closes it) when the limit is reached.
-    func admit(_ channel: any Channel) -> Bool {
+    public func admit(_ channel: any Channel) -> Bool {
         let count = open.add(1, ordering: .relaxed).newValue
         channel.closeFuture.whenComplete { [self] _ in _ = open.subtract(1, ordering: .relaxed) }
         return count <= maximum
     }
 
-    var openConnections: Int { open.load(ordering: .relaxed) }
+    public var openConnections: Int { open.load(ordering: .relaxed) }
 }
