@@ -140,6 +140,7 @@ public final class WebhookServer: Service, Sendable {
         stream.streamResetFrameRateLimit.maximumCount = 200
         stream.streamResetFrameRateLimit.windowLength = .seconds(30)
         let readTimeout = limits.readTimeout.timeAmount
+        try channel.pipeline.syncOperations.addHandler(HTTP2FrameDeadlineHandler(readTimeout: readTimeout))
         defer { try? channel.pipeline.syncOperations.addHandler(CloseOnErrorHandler()) }
         _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: connection, streamConfiguration: stream

@@ -203,6 +203,44 @@ extension WebhookEndToEndTests {
             #expect(webhook.log.contains("still serving while the endpoints drop this pod"))
         }
 
+        /// An HTTP/2 client trickling one frame is cut off after `--read-timeout`, as an HTTP/1.1 one trickling its
+        /// head is: streams time their requests only once their headers are decoded, and every byte resets the idle
+        /// timer, so a few such clients would otherwise hold every connection the webhook takes.
+        @Test func http2ClientTricklingAFrameIsCutOff() throws {
+            let webhook = try WebhookProcess.start(["--read-timeout", "1", "--idle-timeout", "30"])
+            defer { webhook.stop() }
+            let script = #"""
+                import select, socket, ssl, sys, time
+                context = ssl.create_default_context(cafile=sys.argv[2])
+                context.set_alpn_protocols(["h2"])
+                with context.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1]))), server_hostname="localhost") as s:
+                    assert s.selected_alpn_protocol() == "h2"
+                    # The preface, empty SETTINGS, then a HEADERS frame announcing 100 bytes, sent one byte at a time.
+                    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00" + b"\x00\x00\x64\x01\x04\x00\x00\x00\x01")
+                    start = time.time()
+                    while time.time() - start < 8:
+                        readable, _, _ = select.select([s], [], [], 0.3)
+                        try:
+                            if readable and not s.recv(65536):
+                                print("closed after", round(time.time() - start, 1))
+                                break
+                            s.sendall(b"\x00")
+                        except (ConnectionError, ssl.SSLError):
+                            print("closed after", round(time.time() - start, 1))
+                            break
+                    else:
+                        print("still open")
+                """#
+            let output = try ProcessRunner.run("python3", ["-c", script, String(webhook.port), webhook.caFile])
+            let seconds = output.standardOutput.split(separator: " ").last.flatMap {
+                Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            #expect(output.standardOutput.hasPrefix("closed after"), "\(output)")
+            #expect((seconds ?? 99) >= 0.9 && (seconds ?? 99) < 3, "\(output)")
+            let after = AdmissionFixture.policyReview(AdmissionFixture.policy("after", service: "api"), dryRun: true)
+            #expect(try webhook.review("/validate", after, http: "--http2").allowed == true)
+        }
+
         @Test func disableHTTP2FallsBackToHTTP1() throws {
             let webhook = try WebhookProcess.start(["--disable-http2"])
             defer { webhook.stop() }
