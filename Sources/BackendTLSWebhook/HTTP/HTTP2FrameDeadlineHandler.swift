@@ -13,20 +13,25 @@ final class HTTP2FrameDeadlineHandler: ChannelInboundHandler {
     private let readTimeout: TimeAmount
     /// The client preface ("PRI * HTTP/2.0…"), 24 bytes, comes before the first frame.
     private var prefaceLeft = 24
-    private var frameHeader: [UInt8] = []
+    /// The frame header read so far (9 bytes: length, type, flags, stream), big-endian, and how many bytes of it.
+    private var frameHeader: UInt64 = 0
+    private var frameHeaderBytes = 0
+    /// The length's first byte: nine bytes do not fit the 64 bits of `frameHeader`, which keeps the last eight.
+    private var lengthHighByte = 0
     private var payloadLeft = 0
     /// A HEADERS frame without END_HEADERS was read: CONTINUATION frames follow until one has it.
     private var headerBlockOpen = false
-    private var deadline: Scheduled<Void>?
+    /// Since when something has been left unfinished; nil while the connection is between frames.
+    private var midwaySince: NIODeadline?
+    /// One check at a time: scheduling and cancelling a task on every read would cost more than the reads.
+    private var check: Scheduled<Void>?
 
     init(readTimeout: TimeAmount) {
         self.readTimeout = readTimeout
-        frameHeader.reserveCapacity(9)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = unwrapInboundIn(data)
-        buffer.withUnsafeReadableBytes { bytes in
+        unwrapInboundIn(data).withUnsafeReadableBytes { bytes in
             var index = 0
             while index < bytes.count {
                 let left = bytes.count - index
@@ -39,42 +44,55 @@ final class HTTP2FrameDeadlineHandler: ChannelInboundHandler {
                     payloadLeft -= taken
                     index += taken
                 } else {
-                    frameHeader.append(bytes[index])
+                    if frameHeaderBytes == 0 { lengthHighByte = Int(bytes[index]) }
+                    frameHeader = frameHeader << 8 | UInt64(bytes[index])
+                    frameHeaderBytes += 1
                     index += 1
-                    if frameHeader.count == 9 { startFrame() }
+                    if frameHeaderBytes == 9 { startFrame() }
                 }
             }
         }
-        let midway = (prefaceLeft > 0 && prefaceLeft < 24) || !frameHeader.isEmpty || payloadLeft > 0 || headerBlockOpen
-        if midway {
-            if deadline == nil {
-                deadline = context.eventLoop.assumeIsolated().scheduleTask(in: readTimeout) {
-                    context.close(promise: nil)
-                }
-            }
-        } else {
-            deadline?.cancel()
-            deadline = nil
+        let midway = (prefaceLeft > 0 && prefaceLeft < 24) || frameHeaderBytes > 0 || payloadLeft > 0 || headerBlockOpen
+        if !midway {
+            midwaySince = nil
+        } else if midwaySince == nil {
+            midwaySince = context.eventLoop.now
+            if check == nil { scheduleCheck(at: context.eventLoop.now + readTimeout, context: context) }
         }
         context.fireChannelRead(data)
     }
 
-    /// A frame header (length, type, flags, stream) was read whole.
+    /// A frame header was read whole: its payload follows.
     private func startFrame() {
-        payloadLeft = Int(frameHeader[0]) << 16 | Int(frameHeader[1]) << 8 | Int(frameHeader[2])
-        let type = frameHeader[3]
-        let endHeaders = frameHeader[4] & 0x4 != 0
+        // Length (24 bits), type, flags, then the 32-bit stream identifier.
+        payloadLeft = lengthHighByte << 16 | Int(frameHeader >> 48 & 0xFFFF)
+        let type = UInt8(frameHeader >> 40 & 0xFF)
+        let endHeaders = frameHeader >> 32 & 0x4 != 0
         // HEADERS (1) opens a header block, CONTINUATION (9) goes on with it; END_HEADERS closes it.
         if type == 0x1 || type == 0x9 { headerBlockOpen = !endHeaders }
-        frameHeader.removeAll(keepingCapacity: true)
+        frameHeader = 0
+        frameHeaderBytes = 0
+    }
+
+    /// Closes the connection if what was started when it was armed is still unfinished `readTimeout` later.
+    private func scheduleCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        check = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            check = nil
+            guard let since = midwaySince else { return }
+            if since + readTimeout <= context.eventLoop.now {
+                context.close(promise: nil)
+            } else {
+                scheduleCheck(at: since + readTimeout, context: context)
+            }
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        deadline?.cancel()
+        check?.cancel()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
+        check?.cancel()
         context.fireChannelInactive()
     }
 }
