@@ -81,6 +81,19 @@ enum AdmissionFixture {
         ]
     }
 
+    /// The review with an annotation of `bytes` characters on its object: a large request that is still valid.
+    static func padded(_ review: [String: Any], to bytes: Int) -> [String: Any] {
+        var review = review
+        var request = review["request"] as? [String: Any] ?? [:]
+        var object = request["object"] as? [String: Any] ?? [:]
+        var metadata = object["metadata"] as? [String: Any] ?? [:]
+        metadata["annotations"] = ["padding": String(repeating: "x", count: bytes)]
+        object["metadata"] = metadata
+        request["object"] = object
+        review["request"] = request
+        return review
+    }
+
     static func policyReview(
         _ policy: [String: Any],
         operation: String = "CREATE",

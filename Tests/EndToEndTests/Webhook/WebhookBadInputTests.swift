@@ -269,14 +269,7 @@ extension WebhookEndToEndTests {
         @Test func requestsWrittenWholeAreAnswered() throws {
             let webhook = try WebhookProcess.start()
             defer { webhook.stop() }
-            var review = Self.validReview()
-            var request = review["request"] as? [String: Any] ?? [:]
-            var object = request["object"] as? [String: Any] ?? [:]
-            var metadata = object["metadata"] as? [String: Any] ?? [:]
-            metadata["annotations"] = ["padding": String(repeating: "x", count: 1_000_000)]
-            object["metadata"] = metadata
-            request["object"] = object
-            review["request"] = request
+            let review = AdmissionFixture.padded(Self.validReview(), to: 1_000_000)
             let large = webhook.directory.appendingPathComponent("large.json")
             try AdmissionFixture.data(review).write(to: large)
             let small = webhook.directory.appendingPathComponent("small.json")

@@ -145,14 +145,9 @@ extension WebhookEndToEndTests {
             let webhook = try WebhookProcess.start(["--shutdown-grace-period", "5"])
             defer { webhook.stop() }
             // A 40 KB review uploaded at 20 KB/s: each request is in flight for about 2 s.
-            var review = AdmissionFixture.policyReview(AdmissionFixture.policy("slow", service: "api"), dryRun: true)
-            var request = review["request"] as? [String: Any] ?? [:]
-            var object = request["object"] as? [String: Any] ?? [:]
-            var metadata = object["metadata"] as? [String: Any] ?? [:]
-            metadata["annotations"] = ["padding": String(repeating: "x", count: 40_000)]
-            object["metadata"] = metadata
-            request["object"] = object
-            review["request"] = request
+            let review = AdmissionFixture.padded(
+                AdmissionFixture.policyReview(AdmissionFixture.policy("slow", service: "api"), dryRun: true),
+                to: 40_000)
             let body = webhook.directory.appendingPathComponent("slow.json")
             try AdmissionFixture.data(review).write(to: body)
             let clients = (0..<20).map { index in
