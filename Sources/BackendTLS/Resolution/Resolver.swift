@@ -32,33 +32,26 @@ public struct Resolver: Sendable {
         if let portName, let sectioned = context.index.winner(for: key(portName)) {
             return resolve(sectioned)
         }
-        if service == nil, case .number(let number) = port,
+        let whole = context.index.winner(for: key(nil))
+        // A port number no declared port of the Service has (or of a Service not known) names no section, yet it may
+        // reach a sectioned port's pods (a headless Service's address is theirs): with policies on named ports, no
+        // policy here could be TLS skipped. A whole-Service policy covers a port known not to be declared; an
+        // unknown Service's port might be a named one, so there it does not.
+        if case .number(let number) = port, service?.port(number: number) == nil, service == nil || whole == nil,
             context.index.hasSectionedPolicies(namespace: namespace, service: serviceName)
         {
+            let unmapped =
+                if let service {
+                    "port \(number) is not a port of Service \(namespace)/\(serviceName) (it declares \(service.ports.isEmpty ? "none" : service.ports.map { String($0.port) }.joined(separator: ", ")))"
+                } else {
+                    "Service \(namespace)/\(serviceName) is unknown, so port \(number) cannot be mapped to a port name"
+                }
             return .failed(
                 ResolutionFailure(
-                    policy: nil, reason: .targetNotFound,
-                    message:
-                        "Service \(namespace)/\(serviceName) is unknown, so port \(number) cannot be mapped to a port name, and policies target named ports of it"
-                ))
+                    policy: nil, reason: .targetNotFound, message: "\(unmapped), and policies target named ports of it")
+            )
         }
-        if let whole = context.index.winner(for: key(nil)) {
-            return resolve(whole)
-        }
-        // A port the Service does not declare names no section, yet it may still reach a sectioned port's pods (a
-        // headless Service's address is theirs): with policies on named ports of the Service, no policy here could
-        // be TLS skipped.
-        if let service, case .number(let number) = port, service.port(number: number) == nil,
-            context.index.hasSectionedPolicies(namespace: namespace, service: serviceName)
-        {
-            let declared = service.ports.map { String($0.port) }.joined(separator: ", ")
-            return .failed(
-                ResolutionFailure(
-                    policy: nil, reason: .targetNotFound,
-                    message:
-                        "port \(number) is not a port of Service \(namespace)/\(serviceName) (it declares \(declared.isEmpty ? "none" : declared)), and policies target named ports of it"
-                ))
-        }
+        if let whole { return resolve(whole) }
         return .noPolicy
     }
 

@@ -30,11 +30,11 @@ public final class ClusterObjectStore: Sendable {
     private let state: LockedStore
     /// The policies' informer, replaced when the API server stops serving its version.
     private let policyInformer: Mutex<Informer>
+    /// A policies' informer for a version, feeding the same store.
+    private let makePolicyInformer: @Sendable (_ version: String) -> Informer
     private let client: KubeClient
     private let configuration: Configuration
-    private let metrics: KubeMetrics?
     private let logger: Logger
-    private let onChange: @Sendable () -> Void
 
     public var policies: Informer { policyInformer.withLock { $0 } }
 
@@ -50,32 +50,24 @@ public final class ClusterObjectStore: Sendable {
         self.state = state
         self.client = client
         self.configuration = configuration
-        self.metrics = metrics
         self.logger = logger
-        self.onChange = onChange
         self.fetcher = CAObjectFetcher(client: client, freshFor: configuration.cacheFreshFor)
-        self.policyInformer = Mutex(
-            Self.policyInformer(
-                version: configuration.policyVersion, client: client, configuration: configuration, state: state,
-                metrics: metrics, logger: logger, onChange: onChange))
+        let makePolicyInformer = { @Sendable (version: String) in
+            Informer(
+                client: client, resource: .backendTLSPolicies(version: version), namespace: configuration.namespace,
+                configuration: configuration.informer, metrics: metrics, logger: logger
+            ) { change in
+                Self.applyPolicy(change, to: state, logger: logger)
+                onChange()
+            }
+        }
+        self.makePolicyInformer = makePolicyInformer
+        self.policyInformer = Mutex(makePolicyInformer(configuration.policyVersion))
         self.services = Informer(
             client: client, resource: .services, namespace: configuration.namespace,
             configuration: configuration.informer, metrics: metrics, logger: logger
         ) { change in
             Self.applyService(change, to: state, logger: logger)
-            onChange()
-        }
-    }
-
-    private static func policyInformer(
-        version: String, client: KubeClient, configuration: Configuration, state: LockedStore, metrics: KubeMetrics?,
-        logger: Logger, onChange: @escaping @Sendable () -> Void
-    ) -> Informer {
-        Informer(
-            client: client, resource: .backendTLSPolicies(version: version), namespace: configuration.namespace,
-            configuration: configuration.informer, metrics: metrics, logger: logger
-        ) { change in
-            applyPolicy(change, to: state, logger: logger)
             onChange()
         }
     }
@@ -119,11 +111,8 @@ public final class ClusterObjectStore: Sendable {
             await running.value
             guard let replacement, !Task.isCancelled else { return }
             attempts = 0
-            policyInformer.withLock {
-                $0 = Self.policyInformer(
-                    version: replacement, client: client, configuration: configuration, state: state,
-                    metrics: metrics, logger: logger, onChange: onChange)
-            }
+            let next = makePolicyInformer(replacement)
+            policyInformer.withLock { $0 = next }
         }
     }
 

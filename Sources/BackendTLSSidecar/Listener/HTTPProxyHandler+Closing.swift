@@ -72,10 +72,11 @@ extension HTTPProxyHandler {
         let timeout = environment.configuration.timeouts.upstreamResponse
         let quietSince = max(lastActivity, forwarding.lastUpstreamRead ?? lastActivity)
         guard quietSince + timeout.timeAmount <= .now() else { return false }
+        let upstream = "\(forwarding.slot.key.host):\(forwarding.slot.key.port)"
         environment.logger.warning(
             "the backend sent nothing for longer than the upstream response timeout",
             metadata: [
-                "timeout": "\(timeout)", "upstream": "\(forwarding.slot.key.host):\(forwarding.slot.key.port)",
+                "timeout": "\(timeout)", "upstream": "\(upstream)",
                 "answerBegun": "\(forwarding.responseStarted)",
             ])
         abandon(
@@ -84,7 +85,7 @@ extension HTTPProxyHandler {
                 status: 504, reason: "upstream_timeout",
                 policy: forwarding.slot.key.settings.map { "policy \($0.policy.namespacedName)" },
                 message:
-                    "the backend at \(forwarding.slot.key.host):\(forwarding.slot.key.port) sent nothing for \(timeout) after the request (--upstream-response-timeout)"
+                    "the backend at \(upstream) sent nothing for \(timeout) after the request (--upstream-response-timeout)"
             ), context: context)
         // A connection that goes on (keep-alive, perhaps with a pipelined request started) is watched again; one
         // that closes with the refusal is the lingering check's.
